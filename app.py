@@ -1,0 +1,19 @@
+"""Taskhall's Chalice app. Wiring only: blueprints, middleware, event sources and schedules live in handlers."""
+
+from chalice import Chalice
+
+from chalicelib.config import settings
+from chalicelib.handlers import events, schedules, system, web
+
+app = Chalice(app_name="taskhall")
+app.api.binary_types = []  # every response is text (JSON or CSV)
+app.register_middleware(web.http_middleware, "http")
+
+app.register_blueprint(system.bp)
+app.register_blueprint(events.bp)
+app.register_blueprint(schedules.bp)
+
+if settings().is_local:
+    from chalicelib.handlers import sandbox
+
+    app.register_blueprint(sandbox.bp)

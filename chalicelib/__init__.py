@@ -1,0 +1,1 @@
+"""Taskhall back end: handlers → services → (domain, store, adapters)."""

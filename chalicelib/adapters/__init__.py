@@ -1,0 +1,1 @@
+"""adapters room (see docs/architecture in README)."""

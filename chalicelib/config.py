@@ -1,0 +1,69 @@
+"""Stage settings read from the environment (set per stage in .chalice/config.json or by the local stack).
+
+Read lazily and cached, so importing the app costs nothing and tests can set the environment first.
+Resource names follow one convention, `taskhall-<stage>-<thing>`, shared with `infra/` and the local stack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+LOCAL_STAGES = frozenset({"local", "test"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    table_stream_arn: str
+    bucket_name: str
+    kms_key_id: str
+    secrets_id: str
+    webhooks_queue: str
+    jobs_queue: str
+    clock_file: str | None
+    # Business knobs that differ per stage (amounts in fen).
+    deposit_min_fen: int
+    deposit_max_fen: int
+
+    @property
+    def is_local(self) -> bool:
+        """True for the local stack and the test suite: sandbox routes exist, dev codes are returned."""
+        return self.stage in LOCAL_STAGES
+
+    @property
+    def prefix(self) -> str:
+        return f"taskhall-{self.stage}"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    stage = os.environ.get("STAGE", "local")
+    prefix = f"taskhall-{stage}"
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "cn-north-1"
+    return Settings(
+        stage=stage,
+        region=region,
+        table_name=os.environ.get("TABLE_NAME", f"{prefix}-main"),
+        table_stream_arn=os.environ.get("TABLE_STREAM_ARN", ""),
+        bucket_name=os.environ.get("BUCKET_NAME", f"{prefix}-files"),
+        kms_key_id=os.environ.get("KMS_KEY_ID", f"alias/{prefix}"),
+        secrets_id=os.environ.get("SECRETS_ID", f"{prefix}/app-secrets"),
+        webhooks_queue=os.environ.get("WEBHOOKS_QUEUE", f"{prefix}-webhooks"),
+        jobs_queue=os.environ.get("JOBS_QUEUE", f"{prefix}-jobs"),
+        clock_file=os.environ.get("CLOCK_FILE") or None,
+        deposit_min_fen=_int("DEPOSIT_MIN_FEN", 100),
+        deposit_max_fen=_int("DEPOSIT_MAX_FEN", 5_000_000),
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    settings.cache_clear()

@@ -1,0 +1,1 @@
+"""domain room (see docs/architecture in README)."""

@@ -1,0 +1,1 @@
+"""HTTP routes and event handlers, one Chalice blueprint per feature. Thin: parse → service → shape."""

@@ -1,0 +1,34 @@
+"""Event sources: the table stream and the two queues. Each hands its raw batch to the event spine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.config import settings
+from chalicelib.services import events
+
+bp = Blueprint(__name__)
+_cfg = settings()
+
+# Chalice needs the stream ARN as a literal at import; `infra/` rewrites the event source mapping to the
+# merged table's `StreamArn` (docs/decisions/0002-stream-arn.md). Locally the pump calls these functions.
+_STREAM_ARN = _cfg.table_stream_arn or (
+    f"arn:aws:dynamodb:{_cfg.region}:000000000000:table/{_cfg.table_name}/stream/1970-01-01T00:00:00.000"
+)
+
+
+@bp.on_dynamodb_record(stream_arn=_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name="on_table_change")
+def on_table_change(event: Any) -> dict[str, Any]:
+    return events.process_stream_batch(event.to_dict())
+
+
+@bp.on_sqs_message(queue=_cfg.jobs_queue, batch_size=10, name="on_job")
+def on_job(event: Any) -> dict[str, Any]:
+    return events.process_queue_batch(event.to_dict())
+
+
+@bp.on_sqs_message(queue=_cfg.webhooks_queue, batch_size=10, name="on_webhook")
+def on_webhook(event: Any) -> dict[str, Any]:
+    return events.process_queue_batch(event.to_dict())

@@ -1,0 +1,426 @@
+"""The request machinery every route shares: context, parsing, auth, idempotency, responses, error mapping.
+
+A route is declared once with `@route(bp, path, method, body=..., query=..., response=..., auth=...)`.
+The decorator registers it with Chalice, records it for the OpenAPI document, and wraps the view so that:
+- the body and query string are validated by pydantic models (400 malformed, 422 invalid),
+- the caller is authenticated and role-checked (401/403), frozen accounts refused unless allowed,
+- `Idempotency-Key` is honoured where the route moves money or takes a slot,
+- every error leaves in the one shape of API.md, with a request id and never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.adapters import ids
+from chalicelib.adapters.log import logger
+from chalicelib.domain.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
+from chalicelib.domain.roles import ADMIN_ROLES, Caller
+
+JSON_CT = "application/json; charset=utf-8"
+_DEVICE_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+# Route options for `auth=`
+PUBLIC = "public"
+USER = "user"  # any signed-in person
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is calling and from where. Handlers pass the parts services need; services never see HTTP."""
+
+    request_id: str
+    source_ip: str
+    device_id: str | None
+    idempotency_key: str | None
+    user: Caller | None
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    raw_body: bytes = field(default=b"", repr=False)
+    path: str = ""
+    method: str = "GET"
+    query_string: str = ""
+
+    @property
+    def caller(self) -> Caller:
+        if self.user is None:  # routes with auth set never reach here without a user
+            raise Unauthorized()
+        return self.user
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    view_name: str
+    summary: str
+    tags: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: str | tuple[str, ...]
+    idempotency: str  # "none" | "optional" | "required"
+    content_types: tuple[str, ...]
+    response_content_type: str
+    errors: tuple[int, ...]
+
+
+ROUTES: list[RouteSpec] = []
+
+
+# ---------------------------------------------------------------- responses
+
+
+def _dumps(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=_dumps(body), status_code=status, headers={"Content-Type": JSON_CT, **(headers or {})})
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None, request_id: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id}
+
+
+def error_response(err: DomainError, request_id: str) -> Response:
+    return json_response(
+        error_body(err.code, err.message, err.details, request_id),
+        status=err.status,
+        headers={**err.headers, "X-Request-Id": request_id},
+    )
+
+
+def internal_error_response(request_id: str) -> Response:
+    return json_response(
+        error_body("INTERNAL_ERROR", "服务器开小差了，请稍后重试", {}, request_id),
+        status=500,
+        headers={"X-Request-Id": request_id},
+    )
+
+
+def _to_jsonable(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return result
+
+
+# ---------------------------------------------------------------- validation messages
+
+_PYDANTIC_ZH: dict[str, str] = {
+    "missing": "必填",
+    "extra_forbidden": "不允许的字段",
+    "string_type": "应为字符串",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "bool_type": "应为布尔值",
+    "bool_parsing": "应为布尔值",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "list_type": "应为数组",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "string_too_short": "长度不能少于 {min_length}",
+    "string_too_long": "长度不能超过 {max_length}",
+    "too_short": "至少需要 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "string_pattern_mismatch": "格式不正确",
+    "literal_error": "取值应为 {expected} 之一",
+    "enum": "取值应为 {expected} 之一",
+    "datetime_parsing": "时间格式应为 RFC 3339，例如 2026-11-25T08:00:00Z",
+    "datetime_type": "时间格式应为 RFC 3339，例如 2026-11-25T08:00:00Z",
+    "datetime_from_date_parsing": "时间格式应为 RFC 3339，例如 2026-11-25T08:00:00Z",
+    "timezone_aware": "时间必须带时区，例如 2026-11-25T08:00:00Z",
+    "url_parsing": "应为合法的网址",
+    "url_scheme": "网址协议不正确",
+}
+
+
+def validation_fields(exc: ValidationError) -> dict[str, str]:
+    """pydantic errors → `{"dotted.path": "中文说明"}` for `details.fields`."""
+    fields: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        etype = err["type"]
+        if etype == "value_error":
+            # Our own validators raise ValueError with a Chinese message.
+            msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        else:
+            template = _PYDANTIC_ZH.get(etype)
+            ctx = {k: v for k, v in (err.get("ctx") or {}).items()}
+            try:
+                msg = template.format(**ctx) if template else "取值不合法"
+            except (KeyError, IndexError):
+                msg = "取值不合法"
+        fields.setdefault(loc, msg)
+    return fields
+
+
+def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(validation_fields(exc)) from None
+
+
+def _parse_json_body(raw: bytes) -> Any:
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("MALFORMED_JSON", "请求体不是合法的 JSON") from None
+
+
+def _query_dict(request: Any) -> dict[str, Any]:
+    qp = request.query_params
+    if not qp:
+        return {}
+    out: dict[str, Any] = {}
+    for key in qp.keys():
+        values = qp.getlist(key)
+        out[key] = values if len(values) > 1 else values[0]
+    return out
+
+
+# ---------------------------------------------------------------- context
+
+
+def _source_ip(request: Any) -> str:
+    ident = (request.context or {}).get("identity") or {}
+    return str(ident.get("sourceIp") or "0.0.0.0")  # noqa: S104 - an unknown address, not a bind
+
+
+def _request_id(request: Any) -> str:
+    rid = (request.context or {}).get("requestId")
+    return str(rid) if rid else ids.new_id("req")
+
+
+def build_context(request: Any, *, authenticate: bool, allow_frozen: bool) -> RequestContext:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    device = headers.get("x-device-id")
+    if device is not None and not _DEVICE_RE.match(device):
+        raise Invalid({"X-Device-Id": "设备标识格式不正确"})
+    idem = headers.get("idempotency-key")
+    if idem is not None and not (1 <= len(idem) <= 128 and idem.isprintable()):
+        raise Invalid({"Idempotency-Key": "幂等键长度应为 1–128 个可见字符"})
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    qs = _canonical_query(request)
+    ctx = RequestContext(
+        request_id=_request_id(request),
+        source_ip=_source_ip(request),
+        device_id=device,
+        idempotency_key=idem,
+        user=None,
+        headers=headers,
+        raw_body=raw,
+        path=_concrete_path(request),
+        method=request.method,
+        query_string=qs,
+    )
+    if not authenticate:
+        return ctx
+    from chalicelib.services import sessions  # identity service; imported on first authenticated call
+
+    user = sessions.authenticate(ctx)
+    if user.frozen and not allow_frozen:
+        raise Forbidden("ACCOUNT_FROZEN", "账号已被冻结，如有疑问请提交申诉")
+    return RequestContext(**{**ctx.__dict__, "user": user})
+
+
+def _concrete_path(request: Any) -> str:
+    path = (request.context or {}).get("path") or request.path
+    stage = (request.context or {}).get("stage")
+    # API Gateway puts "/<stage>/v1/..." in requestContext.path for the execute-api domain.
+    if stage and path.startswith(f"/{stage}/"):
+        path = path[len(stage) + 1 :]
+    return str(path)
+
+
+def _canonical_query(request: Any) -> str:
+    qp = request.query_params
+    if not qp:
+        return ""
+    from urllib.parse import urlencode
+
+    pairs = [(k, v) for k in sorted(qp.keys()) for v in qp.getlist(k)]
+    return urlencode(pairs)
+
+
+# ---------------------------------------------------------------- the decorator
+
+
+def _check_role(caller: Caller, auth: str | tuple[str, ...]) -> None:
+    if auth in (PUBLIC, USER):
+        return
+    allowed = auth if isinstance(auth, tuple) else (auth,)
+    if caller.role in allowed:
+        return
+    # The desk's roles: `admin` may do everything a reviewer or finance officer may.
+    if caller.role == "admin" and any(r in ADMIN_ROLES for r in allowed):
+        return
+    raise Forbidden("ROLE_FORBIDDEN", "当前账号角色无权执行此操作")
+
+
+def route(
+    bp: Blueprint | Chalice,
+    path: str,
+    method: str = "GET",
+    *,
+    summary: str,
+    tags: Iterable[str] = (),
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: str | tuple[str, ...] = USER,
+    allow_frozen: bool = False,
+    idempotency: str = "none",
+    content_types: Iterable[str] = ("application/json",),
+    response_content_type: str = "application/json",
+    errors: Iterable[int] = (),
+    raw: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a route. The view is called as `view(ctx, **path_params, body=?, query=?)`.
+
+    It returns a pydantic model (serialised with `status`), a plain dict/list, or a chalice `Response`
+    (used as is — CSV exports, provider notify answers). With `raw=True` the body is not parsed as JSON.
+    """
+    if idempotency not in ("none", "optional", "required"):
+        raise ValueError(idempotency)
+    needs_auth = auth != PUBLIC
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        spec = RouteSpec(
+            path=path,
+            method=method.upper(),
+            view_name=view.__name__,
+            summary=summary,
+            tags=tuple(tags),
+            body=body,
+            query=query,
+            response=response,
+            status=status,
+            auth=auth,
+            idempotency=idempotency,
+            content_types=tuple(content_types),
+            response_content_type=response_content_type,
+            errors=tuple(errors),
+        )
+        ROUTES.append(spec)
+
+        def wrapped(**path_params: str) -> Response:
+            request = bp.current_request
+            request_id = _request_id(request)
+            try:
+                ctx = build_context(request, authenticate=needs_auth, allow_frozen=allow_frozen)
+                request_id = ctx.request_id
+                if needs_auth:
+                    _check_role(ctx.caller, auth)
+                kwargs: dict[str, Any] = {}
+                body_data: Any = None
+                if body is not None:
+                    body_data = _parse_json_body(ctx.raw_body)
+                    kwargs["body"] = parse_model(body, body_data)
+                elif not raw and ctx.raw_body.strip() and method.upper() in ("POST", "PUT", "PATCH"):
+                    _parse_json_body(ctx.raw_body)  # a malformed body is a 400 even where none is needed
+                if query is not None:
+                    kwargs["query"] = parse_model(query, _query_dict(request))
+
+                def run() -> dict[str, Any]:
+                    result = view(ctx, **path_params, **kwargs)
+                    if isinstance(result, Response):
+                        return {"response": result}
+                    return {"status": status, "body": _to_jsonable(result)}
+
+                if idempotency != "none" and (ctx.idempotency_key or idempotency == "required"):
+                    from chalicelib.store import idempotency as idem
+
+                    if not ctx.idempotency_key:
+                        raise BadRequest("IDEMPOTENCY_KEY_REQUIRED", "此操作需要提供 Idempotency-Key 请求头")
+                    outcome = idem.run_once(
+                        scope=f"{ctx.user.id if ctx.user else 'anon'}:{method.upper()} {path}",
+                        key=ctx.idempotency_key,
+                        payload={"params": path_params, "body": body_data},
+                        fn=run,
+                        lambda_context=getattr(bp, "lambda_context", None),
+                    )
+                else:
+                    outcome = run()
+                if "response" in outcome:
+                    resp: Response = outcome["response"]
+                    resp.headers["X-Request-Id"] = request_id
+                    return resp
+                return json_response(outcome["body"], outcome["status"], {"X-Request-Id": request_id})
+            except DomainError as err:
+                if err.status >= 500:
+                    logger.warning("request failed", extra={"code": err.code, "request_id": request_id})
+                return error_response(err, request_id)
+            except Exception:
+                logger.exception("unhandled error", extra={"request_id": request_id, "route": path})
+                return internal_error_response(request_id)
+
+        wrapped.__name__ = view.__name__
+        wrapped.__doc__ = view.__doc__
+        bp.route(path, methods=[method.upper()], content_types=list(content_types))(wrapped)
+        return view
+
+    return decorate
+
+
+# ---------------------------------------------------------------- middleware
+
+_CHALICE_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("BAD_REQUEST", "请求格式有误，请检查后重试"),
+    403: ("NOT_FOUND", "接口不存在"),
+    404: ("NOT_FOUND", "接口不存在"),
+    405: ("METHOD_NOT_ALLOWED", "该接口不支持此请求方法"),
+    413: ("PAYLOAD_TOO_LARGE", "请求体过大"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "请求的 Content-Type 不受支持，请使用 application/json"),
+    500: ("INTERNAL_ERROR", "服务器开小差了，请稍后重试"),
+}
+
+
+def http_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Outermost layer: request-scoped logging keys, and Chalice's own errors rewritten into our shape."""
+    request_id = _request_id(event)
+    logger.append_keys(request_id=request_id)
+    try:
+        response = get_response(event)
+    except Exception:
+        logger.exception("unhandled error outside a route")
+        return internal_error_response(request_id)
+    finally:
+        logger.remove_keys(["request_id"])
+    if response.status_code >= 400 and "X-Request-Id" not in response.headers:
+        code, message = _CHALICE_ERRORS.get(response.status_code, ("ERROR", "请求失败"))
+        headers = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after")}
+        return json_response(
+            error_body(code, message, {}, request_id), response.status_code, {**headers, "X-Request-Id": request_id}
+        )
+    response.headers.setdefault("X-Request-Id", request_id)
+    return response
+
+
+def not_found(what: str = "资源") -> NotFound:
+    return NotFound("NOT_FOUND", f"{what}不存在")

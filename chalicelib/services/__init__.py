@@ -1,0 +1,1 @@
+"""services room (see docs/architecture in README)."""

@@ -1,0 +1,3 @@
+"""Imports every module that registers stream consumers or job handlers (see `services/events.py`)."""
+
+from __future__ import annotations

@@ -1,0 +1,140 @@
+"""Shared fixtures: an in-process moto account with the stage's resources, a pinned clock, an API client."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# The environment is set before any chalicelib import reads it.
+os.environ.update(
+    {
+        "STAGE": "test",
+        "AWS_DEFAULT_REGION": "cn-north-1",
+        "AWS_REGION": "cn-north-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+import pytest
+from moto import mock_aws
+
+from chalicelib.adapters import aws as aws_adapter
+from chalicelib.adapters import clock as clock_adapter
+from chalicelib.adapters import secrets as secrets_adapter
+from chalicelib.config import reset_settings
+from chalicelib.store import idempotency
+from chalicelib.store.base import reset_connections
+
+T0 = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
+
+
+def _reset_caches() -> None:
+    reset_settings()
+    aws_adapter.reset_clients()
+    secrets_adapter.clear_cache()
+    reset_connections()
+    idempotency.reset()
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    """A fresh moto account holding every resource of `infra/` for stage `test`."""
+    from devstack.resources import create_stack
+
+    with mock_aws():
+        _reset_caches()
+        stack = create_stack("test", os.environ["AWS_DEFAULT_REGION"])
+        yield stack
+    _reset_caches()
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """The stage clock pinned at T0; `clock.advance(s)` moves it."""
+    clock_adapter.pin(T0)
+    yield clock_adapter
+    clock_adapter.pin(None)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def code(self) -> str | None:
+        try:
+            return self.json["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class Api:
+    """Thin JSON helper over chalice.test.Client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+    ) -> Reply:
+        hdrs = {"Content-Type": "application/json"}
+        if token:
+            hdrs["Authorization"] = f"Bearer {token}"
+        hdrs.update(headers or {})
+        data: Any = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        resp = self._client.http.request(method, path, headers=hdrs, body=data)
+        return Reply(resp.status_code, dict(resp.headers), resp.body or b"")
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("PATCH", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("PUT", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def chalice_app(aws: Any) -> Any:
+    from app import app
+
+    return app
+
+
+@pytest.fixture
+def api(chalice_app: Any, clock: Any) -> Iterator[Api]:
+    from chalice.test import Client
+
+    with Client(chalice_app, stage_name="local") as client:
+        yield Api(client)
