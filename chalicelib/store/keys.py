@@ -17,3 +17,26 @@ def rate_bucket(name: str, subject: str, window: int) -> tuple[str, str]:
 
 def schedule_state(job: str) -> tuple[str, str]:
     return ("SYS#SCHEDULE", job)
+
+
+# ---- ledger
+
+
+def account(account_id: str) -> tuple[str, str]:
+    return (f"ACCT#{account_id}", "BAL")
+
+
+def transfer(transfer_id: str) -> tuple[str, str]:
+    return (f"XFER#{transfer_id}", "XFER")
+
+
+def entry(account_id: str, at_iso: str, transfer_id: str) -> tuple[str, str]:
+    return (f"ACCT#{account_id}", f"E#{at_iso}#{transfer_id}")
+
+
+def entry_prefix(account_id: str) -> tuple[str, str]:
+    return (f"ACCT#{account_id}", "E#")
+
+
+def entry_bound(account_id: str, at_iso: str) -> tuple[str, str]:
+    return (f"ACCT#{account_id}", f"E#{at_iso}")

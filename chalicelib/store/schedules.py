@@ -19,7 +19,7 @@ def claim_tick(job: str, tick: int) -> bool:
     state = ScheduleState(PK=pk, SK=sk)
     try:
         state.update(
-            actions=[ScheduleState.last_tick.set(tick), ScheduleState.kind.set("schedule_state")],
+            actions=[ScheduleState.last_tick.set(tick), ScheduleState.kind.set(ScheduleState)],
             condition=ScheduleState.last_tick.does_not_exist() | (ScheduleState.last_tick < tick),
         )
     except UpdateError as exc:
