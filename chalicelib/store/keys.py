@@ -40,3 +40,65 @@ def entry_prefix(account_id: str) -> tuple[str, str]:
 
 def entry_bound(account_id: str, at_iso: str) -> tuple[str, str]:
     return (f"ACCT#{account_id}", f"E#{at_iso}")
+
+
+# ---- identity (users, uniqueness items, sessions, OTPs, merchants, sightings, audit)
+
+
+def user(user_id: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", "PROFILE")
+
+
+def users_by_role(role: str, created_iso: str, user_id: str) -> tuple[str, str]:
+    """GSI1 of a user: the desk's user lists by role, newest last."""
+    return (f"USERS#{role}", f"{created_iso}#{user_id}")
+
+
+def phone_claim(phone_hash: str) -> tuple[str, str]:
+    return (f"PHONE#{phone_hash}", f"PHONE#{phone_hash}")
+
+
+def idnum_claim(idnum_hash: str) -> tuple[str, str]:
+    return (f"IDNUM#{idnum_hash}", f"IDNUM#{idnum_hash}")
+
+
+def invite_code(code: str) -> tuple[str, str]:
+    return (f"INVITE#{code}", f"INVITE#{code}")
+
+
+def session(user_id: str, family: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", f"SESSION#{family}")
+
+
+def session_prefix(user_id: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", "SESSION#")
+
+
+def otp(phone_hash: str, purpose: str) -> tuple[str, str]:
+    return (f"OTP#{phone_hash}", f"OTP#{purpose}")
+
+
+def merchant_qualification(user_id: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", "MERCHANT")
+
+
+def merchant_review(status: str, submitted_iso: str, user_id: str) -> tuple[str, str]:
+    """GSI1 of a merchant qualification: the review queue by status, oldest first."""
+    return (f"MERCHANT_REVIEW#{status}", f"{submitted_iso}#{user_id}")
+
+
+def device_sighting(device_hash: str, user_id: str) -> tuple[str, str]:
+    return (f"DEV#{device_hash}", f"USER#{user_id}")
+
+
+def ip_sighting(ip_hash: str, user_id: str) -> tuple[str, str]:
+    return (f"IP#{ip_hash}", f"USER#{user_id}")
+
+
+def audit(at_iso: str, audit_id: str) -> tuple[str, str]:
+    """Audit entries partitioned by UTC month (`2026-11-25T…` → `AUDIT#202611`)."""
+    return (f"AUDIT#{at_iso[:4]}{at_iso[5:7]}", f"{at_iso}#{audit_id}")
+
+
+def rate_block(name: str, subject: str) -> tuple[str, str]:
+    return (f"RATE#{name}#{subject}", "BLOCK")
