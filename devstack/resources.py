@@ -20,16 +20,24 @@ ACCOUNT = "123456789012"  # moto's default account
 class LocalStack:
     """Creates resources in template order and resolves Ref / Fn::GetAtt / Fn::Sub between them."""
 
-    def __init__(self, stage: str, region: str, session: boto3.session.Session | None = None) -> None:
+    def __init__(
+        self,
+        stage: str,
+        region: str,
+        session: boto3.session.Session | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
         self.stage = stage
         self.region = region
         self.session = session or boto3.session.Session(region_name=region)
+        self.endpoint_url = endpoint_url  # None: botocore's own resolution (AWS_ENDPOINT_URL, or mock_aws)
+        self.partition = "aws-cn" if region.startswith("cn-") else "aws"
         self.refs: dict[str, str] = {}
         self.attrs: dict[tuple[str, str], str] = {}
         self.outputs: dict[str, str] = {}
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.region)
+        return self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
 
     # ------------------------------------------------------------ intrinsic functions
 
@@ -42,7 +50,7 @@ class LocalStack:
                 return self.attrs[(logical, attr)]
             if set(value) == {"Fn::Sub"}:
                 text = value["Fn::Sub"]
-                subs = {"AWS::Partition": "aws", "AWS::Region": self.region, "AWS::AccountId": ACCOUNT}
+                subs = {"AWS::Partition": self.partition, "AWS::Region": self.region, "AWS::AccountId": ACCOUNT}
                 subs.update({f"{k}.Arn": v for (k, a), v in self.attrs.items() if a == "Arn"})
                 subs.update(self.refs)
                 for key, val in subs.items():
@@ -143,7 +151,7 @@ class LocalStack:
             lifecycle.append(entry)
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle})
         self.refs[logical] = name
-        self.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+        self.attrs[(logical, "Arn")] = f"arn:{self.partition}:s3:::{name}"
 
     def _bucket_policy(self, logical: str, props: dict[str, Any]) -> None:
         self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
@@ -192,5 +200,5 @@ class LocalStack:
         self.client("secretsmanager").put_secret_value(SecretId=n["provider_secrets"], SecretString=json.dumps(values))
 
 
-def create_stack(stage: str, region: str) -> LocalStack:
-    return LocalStack(stage, region).create_all()
+def create_stack(stage: str, region: str, endpoint_url: str | None = None) -> LocalStack:
+    return LocalStack(stage, region, endpoint_url=endpoint_url).create_all()
