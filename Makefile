@@ -27,6 +27,18 @@ test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests
 
+## Deployable template for a stage (STAGE=dev|prod): build/$(STAGE)/sam.json + deployment.zip, then cfn-lint.
+## Needs the network (chalice fetches Lambda wheels); deploy with `sam deploy` or `aws cloudformation deploy`.
+package: $(STAMP)
+	$(BIN)/python -m infra.policy --check
+	@mkdir -p build
+	$(BIN)/python -m infra.template $(STAGE) > build/merge-$(STAGE).json
+	rm -rf build/$(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-cn-north-1} $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template build/merge-$(STAGE).json build/$(STAGE)
+	$(BIN)/cfn-lint --regions $${AWS_DEFAULT_REGION:-cn-north-1} -- build/$(STAGE)/sam.json
+	@echo "build/$(STAGE)/sam.json: cfn-lint clean"
+
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .

@@ -1,10 +1,10 @@
 """Chalice's local HTTP server for `app.app`, behaving like our API Gateway where Chalice's own differs.
 
 `chalice local` answers an unknown route (or a method a path does not have) with API Gateway's default
-`403 {"message": "Missing Authentication Token"}`. Our deployed API replaces that with a GatewayResponse
-(`infra/template.py`, `MissingRouteResponse`) that answers 404 in the API's error shape; this gateway does
-the same here, so clients see one behaviour in every stage. Each request also gets an API-Gateway-style
-`requestContext.requestId`, which the app uses as its request id.
+`403 {"message": "Missing Authentication Token"}`. Our deployed API replaces that with gateway responses
+(`infra.template.gateway_responses`) that answer 404 in the API's error shape; this gateway does the same
+here, so clients see one behaviour in every stage. Like API Gateway, it gives each request an id
+(`requestContext.requestId`, which the app uses as its request id) and returns it as `x-amzn-RequestId`.
 
 Run it as a process (`python -m devstack.api --port 8000`, what `make run` starts) or in a thread
 (`ApiServer(port=0).start()` … `.stop()`).
@@ -30,7 +30,7 @@ JSON_CT = "application/json; charset=utf-8"
 
 
 def not_found_body(request_id: str) -> bytes:
-    """The body of `MissingRouteResponse` in infra/template.py, with `$context.requestId` filled in."""
+    """The body of `infra.template.gateway_responses()`, with `$context.requestId` filled in."""
     body = {"error": {"code": "NOT_FOUND", "message": "接口不存在", "details": {}}, "request_id": request_id}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -39,14 +39,22 @@ class RouteNotFound(local.LocalGatewayException):
     CODE = 404
 
     def __init__(self, request_id: str) -> None:
-        super().__init__({"Content-Type": JSON_CT, "X-Request-Id": request_id}, not_found_body(request_id))
+        super().__init__({"Content-Type": JSON_CT, "x-amzn-RequestId": request_id}, not_found_body(request_id))
 
 
 class ApiGateway(local.LocalGateway):
-    """LocalGateway with our GatewayResponses and a request id per request."""
+    """LocalGateway with our gateway responses and an API-Gateway-style request id per request."""
+
+    _request_id = ""
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> dict[str, Any]:
+        self._request_id = str(uuid.uuid4())  # one gateway per connection; its requests come one at a time
+        response: dict[str, Any] = super().handle_request(method, path, headers, body)
+        response["headers"] = {**response.get("headers", {}), "x-amzn-RequestId": self._request_id}
+        return response
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> dict[str, Any]:
-        request_id = str(uuid.uuid4())
+        request_id = self._request_id or str(uuid.uuid4())
         try:
             event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:  # no route matches the path

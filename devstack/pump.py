@@ -217,7 +217,6 @@ class Pump:
 
             app = chalice_app
         merged = template.merge_template(stack.stage)["Resources"]
-        queue_logical = {queue: logical for logical, queue in (("JobsQueue", "jobs"), ("WebhooksQueue", "webhooks"))}
         stream: StreamSource | None = None
         queues: list[QueueSource] = []
         for source in app.event_sources:
@@ -238,7 +237,7 @@ class Pump:
                     on_failure_queue_url=stack.refs[dlq_logical],
                 )
             elif kind == "SQSEventConfig":
-                logical = queue_logical[template.QUEUE_FUNCTIONS[function]]
+                logical = template.QUEUE_LOGICAL[template.QUEUE_FUNCTIONS[function]]
                 queues.append(
                     QueueSource(
                         handler_name=source.name,
@@ -579,14 +578,19 @@ class Pump:
         """Poll every source on its own thread (as Lambda polls each mapping independently) until `stop`."""
 
         def guarded(name: str, step: Callable[[], bool]) -> None:
+            idle = self.idle_sleep_s
             while not stop.is_set():
                 try:
                     busy = step()
                 except Exception:
                     log.exception("%s poller failed; retrying", name)
                     busy = False
-                if not busy:
-                    stop.wait(self.idle_sleep_s)
+                if busy:
+                    idle = self.idle_sleep_s
+                else:
+                    # Back off to 1 s when quiet: every empty GetRecords leaves one more iterator in moto.
+                    stop.wait(idle)
+                    idle = min(1.0, idle * 2)
 
         def stream_step() -> bool:
             return bool(self.poll_stream()[0])

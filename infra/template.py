@@ -22,6 +22,9 @@ LAMBDA_TIMEOUT_S = 30
 STREAM_FUNCTION = "OnTableChange"
 QUEUE_FUNCTIONS = {"OnJob": "jobs", "OnWebhook": "webhooks"}
 ALL_FUNCTIONS = ("APIHandler", STREAM_FUNCTION, *QUEUE_FUNCTIONS, "Tick")
+QUEUE_LOGICAL = {"jobs": "JobsQueue", "webhooks": "WebhooksQueue"}
+# The IAM role Chalice generates for each function (its naming: the API handler's is "ApiHandlerRole").
+ROLES = {fn: ("ApiHandlerRole" if fn == "APIHandler" else f"{fn}Role") for fn in ALL_FUNCTIONS}
 # CORS origins allowed to POST uploads straight to S3 (admin console, merchant web). Apps need none.
 CORS_ORIGINS = {
     "local": ["*"],
@@ -202,7 +205,7 @@ def resources(stage: str) -> dict[str, Any]:
             },
         },
         # CloudFormation cannot create SSM SecureStrings; it generates the secret in Secrets Manager and the
-        # code reads it through SSM's /aws/reference/secretsmanager/ path (docs/decisions/0003-secrets.md).
+        # code reads it through SSM's /aws/reference/secretsmanager/ path (docs/decisions/0011-secrets.md).
         "AppSecrets": {
             "Type": "AWS::SecretsManager::Secret",
             "Properties": {
@@ -315,53 +318,69 @@ def iam_policy(stage: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": iam_statements(stage)}
 
 
+def _not_found_template() -> str:
+    """The body of our 404, as an API Gateway response template (`$context.requestId` is filled in by AWS)."""
+    body = {"error": {"code": "NOT_FOUND", "message": "接口不存在", "details": {}}, "request_id": "$context.requestId"}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def gateway_responses() -> dict[str, Any]:
+    """API Gateway's own answers for requests that match no route, rewritten into the API's 404.
+
+    MISSING_AUTHENTICATION_TOKEN is what API Gateway answers for an unknown path or a method the path does
+    not have; INCOMPLETE_SIGNATURE is the same situation when the request carries an `Authorization` header
+    (our bearer tokens), because API Gateway then reads it as a broken SigV4 signature. We use no IAM auth,
+    so both only ever mean "no such route". devstack/api.py answers the same locally.
+    """
+    response = {"statusCode": "404", "responseTemplates": {"application/json": _not_found_template()}}
+    return {"MISSING_AUTHENTICATION_TOKEN": response, "INCOMPLETE_SIGNATURE": dict(response)}
+
+
+STREAM_EVENT_SOURCE: dict[str, Any] = {
+    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    "BisectBatchOnFunctionError": True,
+    "MaximumRetryAttempts": 5,
+    "MaximumRecordAgeInSeconds": 86400,
+}
+
+
 def merge_template(stage: str) -> dict[str, Any]:
-    """The fragment `chalice package --merge-template` deep-merges into Chalice's SAM template."""
+    """The fragment `chalice package --merge-template` deep-merges into Chalice's SAM template.
+
+    Chalice's merge is a deep merge of dicts (a non-dict value replaces), so this can add and override keys
+    but never remove one: where Chalice's value is right but needs an ordering edge, we add `DependsOn`.
+    See docs/decisions/0010-stream-arn-and-event-sources.md.
+    """
     res: dict[str, Any] = resources(stage)
     stream_arn = {"Fn::GetAtt": ["MainTable", "StreamArn"]}
     env = {"Environment": {"Variables": {"TABLE_STREAM_ARN": stream_arn}}}
     for fn in ALL_FUNCTIONS:
-        res[fn] = {"Properties": dict(env)}
+        res[fn] = {"Properties": json.loads(json.dumps(env))}
+    # Chalice wrote the placeholder ARN from .chalice/config.json here (a string): the dict replaces it.
     res[STREAM_FUNCTION]["Properties"]["Events"] = {
         f"{STREAM_FUNCTION}DynamodbEventSource": {
             "Properties": {
                 "Stream": stream_arn,
-                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "BisectBatchOnFunctionError": True,
-                "MaximumRetryAttempts": 5,
-                "MaximumRecordAgeInSeconds": 86400,
+                **STREAM_EVENT_SOURCE,
                 "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamDLQ", "Arn"]}}},
             }
         }
     }
     for fn, queue in QUEUE_FUNCTIONS.items():
-        logical = "JobsQueue" if queue == "jobs" else "WebhooksQueue"
+        # Chalice's `Queue` is `Fn::Sub` of the queue's name (right, from the stage's settings) and a dict, so
+        # a `Fn::GetAtt` here would merge into an invalid two-function object. Order the creation instead.
+        res[fn]["DependsOn"] = [QUEUE_LOGICAL[queue]]
         res[fn]["Properties"]["Events"] = {
-            f"{fn}SqsEventSource": {
-                "Properties": {
-                    "Queue": {"Fn::GetAtt": [logical, "Arn"]},
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                }
-            }
+            f"{fn}SqsEventSource": {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
         }
-    # Unknown routes answer in the API's error shape, as locally (devstack/api.py mirrors this).
-    res["MissingRouteResponse"] = {
-        "Type": "AWS::ApiGateway::GatewayResponse",
-        "Properties": {
-            "RestApiId": {"Ref": "RestAPI"},
-            "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
-            "StatusCode": "404",
-            "ResponseTemplates": {
-                "application/json": json.dumps(
-                    {
-                        "error": {"code": "NOT_FOUND", "message": "接口不存在", "details": {}},
-                        "request_id": "$context.requestId",
-                    },
-                    ensure_ascii=False,
-                )
-            },
-        },
-    }
+    # Chalice builds every role from the stage's policy file (.chalice/policy-<stage>.json, written by
+    # `python -m infra.policy`); stating the policy here as well keeps the template right even if that file
+    # were stale. `Policies` is a list, so this replaces Chalice's.
+    for fn in ALL_FUNCTIONS:
+        role = ROLES[fn]
+        res[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": iam_policy(stage)}]}}
+    # Part of the API definition (not a separate GatewayResponse resource), so every deployment carries it.
+    res["RestAPI"] = {"Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}}}
     return {
         "Resources": res,
         "Outputs": {

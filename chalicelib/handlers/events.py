@@ -13,7 +13,8 @@ bp = Blueprint(__name__)
 _cfg = settings()
 
 # Chalice needs the stream ARN as a literal at import; `infra/` rewrites the event source mapping to the
-# merged table's `StreamArn` (docs/decisions/0002-stream-arn.md). Locally the pump calls these functions.
+# merged table's `StreamArn` (docs/decisions/0010-stream-arn-and-event-sources.md). Locally the pump
+# (devstack/pump.py) calls these functions.
 _STREAM_ARN = _cfg.table_stream_arn or (
     f"arn:aws:dynamodb:{_cfg.region}:000000000000:table/{_cfg.table_name}/stream/1970-01-01T00:00:00.000"
 )

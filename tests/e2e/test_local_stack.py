@@ -14,11 +14,16 @@ from chalicelib.services import events
 # --------------------------------------------------------------------------------------------- HTTP
 
 
+def _header(reply: Any, name: str) -> str | None:
+    return {k.lower(): v for k, v in reply.headers.items()}.get(name.lower())
+
+
 def test_health_over_http_returns_200(e2e):
     reply = e2e.http.get("/v1/health")
     assert reply.status == 200
     assert reply.json["status"] == "ok"
-    assert reply.headers["X-Request-Id"]
+    # The gateway's request id is the app's request id, as on API Gateway.
+    assert _header(reply, "X-Request-Id") == _header(reply, "x-amzn-RequestId") is not None
 
 
 @pytest.mark.parametrize(
@@ -34,8 +39,9 @@ def test_unknown_route_returns_404_in_error_shape(e2e, method, path, headers):
     assert reply.status == 404
     assert reply.json == {
         "error": {"code": "NOT_FOUND", "message": "接口不存在", "details": {}},
-        "request_id": reply.headers["X-Request-Id"],
+        "request_id": _header(reply, "x-amzn-RequestId"),
     }
+    assert str(uuid.UUID(reply.json["request_id"])) == reply.json["request_id"]
 
 
 def test_malformed_json_to_sandbox_clock_returns_400_error_shape(e2e):
