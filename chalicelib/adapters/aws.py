@@ -16,13 +16,20 @@ _lock = threading.Lock()
 
 
 @cache
+def session() -> Any:
+    """One boto3 session per process: it caches the service models, which are costly to load."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str) -> Any:
-    with _lock:  # boto3's default session is not thread-safe while creating clients
-        import boto3
+    with _lock:  # a boto3 session is not thread-safe while creating clients
         from botocore.config import Config
 
         cfg = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
-        return boto3.session.Session().client(service, region_name=settings().region, config=cfg)
+        return session().client(service, region_name=settings().region, config=cfg)
 
 
 def reset_clients() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
@@ -98,8 +98,9 @@ class Extra:
     error: DomainError
 
 
-def _iso(at: datetime) -> str:
-    return at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+def iso(at: datetime) -> str:
+    """Sortable UTC timestamp used in entry keys (microseconds, `Z`)."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def get_balances(accounts: Iterable[str], consistent: bool = True) -> dict[str, L.Balance]:
@@ -111,6 +112,12 @@ def get_balances(accounts: Iterable[str], consistent: bool = True) -> dict[str, 
     for item in found:
         out[item.account] = item.balance()
     return out
+
+
+def get_account_items(accounts: list[str]) -> dict[str, AccountItem]:
+    """The raw account items (with informational counters), one BatchGetItem."""
+    found = AccountItem.batch_get([keys.account(a) for a in dict.fromkeys(accounts)], consistent_read=True)
+    return {item.account: item for item in found}
 
 
 def get_account(account: str) -> AccountItem | None:
@@ -203,7 +210,7 @@ def post(
                     running[account] = running[account].apply(L.transfer_deltas(tr)[account])
                     after = running[account].available
                 counter = tr.credit if account == tr.debit else tr.debit
-                pk, sk = keys.entry(account, _iso(now), tr.id)
+                pk, sk = keys.entry(account, iso(now), tr.id)
                 t.put(
                     EntryItem(
                         PK=pk,
@@ -215,7 +222,7 @@ def post(
                         balance_after=after,
                         counterparty=counter,
                         memo=tr.memo or L.ENTRY_LABELS.get(tr.code, tr.code),
-                        created_at=_iso(now),
+                        created_at=iso(now),
                     ),
                     label=f"entry:{account}:{tr.id}",
                 )
@@ -291,7 +298,7 @@ def _add_transfer(t: tx.Tx, tr: L.Transfer, now: datetime) -> None:
         pending_amount=tr.pending_amount or None,
         memo=tr.memo or None,
         meta=tr.meta or None,
-        created_at=_iso(now),
+        created_at=iso(now),
     )
     t.put(item, label=f"xfer:{tr.id}", condition=TransferItem.PK.does_not_exist())
     if tr.phase in (L.Phase.POST_PENDING, L.Phase.VOID_PENDING):
@@ -337,16 +344,15 @@ def _add_balance_update(
     t.update(AccountItem(PK=pk, SK=sk), actions, label=f"bal:{account}", condition=condition)
 
 
-def entries(account: str, *, limit: int, start: dict[str, Any] | None) -> tuple[list[EntryItem], dict[str, Any] | None]:
-    """Statement lines, newest first, one page."""
+def query_entries(account: str, **kwargs: Any) -> Any:
+    """Statement lines, newest first (pass limit / page_size / last_evaluated_key through)."""
     pk, prefix = keys.entry_prefix(account)
-    result = EntryItem.query(
-        pk,
-        EntryItem.SK.startswith(prefix),
-        scan_index_forward=False,
-        limit=limit,
-        last_evaluated_key=start,
-    )
+    return EntryItem.query(pk, EntryItem.SK.startswith(prefix), scan_index_forward=False, **kwargs)
+
+
+def entries(account: str, *, limit: int, start: dict[str, Any] | None) -> tuple[list[EntryItem], dict[str, Any] | None]:
+    """Statement lines, newest first, one page (store-level; the API pages through `query_entries`)."""
+    result = query_entries(account, limit=limit, last_evaluated_key=start)
     items = list(result)
     return items, result.last_evaluated_key
 
