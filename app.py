@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.config import settings
-from chalicelib.handlers import events, schedules, system, web
+from chalicelib.handlers import auth, events, me, merchants, schedules, system, uploads, web
 
 app = Chalice(app_name="taskhall")
 app.api.binary_types = []  # every response is text (JSON or CSV)
@@ -12,6 +12,10 @@ app.register_middleware(web.http_middleware, "http")
 app.register_blueprint(system.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(schedules.bp)
+app.register_blueprint(auth.bp)
+app.register_blueprint(me.bp)
+app.register_blueprint(merchants.bp)
+app.register_blueprint(uploads.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox

@@ -138,3 +138,16 @@ def api(chalice_app: Any, clock: Any) -> Iterator[Api]:
 
     with Client(chalice_app, stage_name="local") as client:
         yield Api(client)
+
+
+# Cheap argon2 parameters for the suite (honoured only in stage `test`; one identity test runs the real cost).
+os.environ.setdefault("TASKHALL_TEST_ARGON2", "fast")
+
+
+@pytest.fixture
+def users(api: Api, clock: Any) -> Any:
+    """Factory of signed-in accounts for any feature's tests: `users.make("worker")`, `users.staff("admin")`,
+    `users.approved_merchant()`. See tests/api/identity/factory.py."""
+    from tests.api.identity.factory import AccountFactory
+
+    return AccountFactory(api)

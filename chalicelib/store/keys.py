@@ -102,3 +102,20 @@ def audit(at_iso: str, audit_id: str) -> tuple[str, str]:
 
 def rate_block(name: str, subject: str) -> tuple[str, str]:
     return (f"RATE#{name}#{subject}", "BLOCK")
+
+
+def device_sightings(device_hash: str) -> str:
+    """The partition listing every user seen on one device."""
+    return f"DEV#{device_hash}"
+
+
+def ip_sightings(ip_hash: str) -> str:
+    return f"IP#{ip_hash}"
+
+
+def audit_month(yyyymm: str) -> str:
+    return f"AUDIT#{yyyymm}"
+
+
+def merchant_review_queue(status: str) -> str:
+    return f"MERCHANT_REVIEW#{status}"
