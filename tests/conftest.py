@@ -136,7 +136,10 @@ def chalice_app(aws: Any) -> Any:
 def api(chalice_app: Any, clock: Any) -> Iterator[Api]:
     from chalice.test import Client
 
-    with Client(chalice_app, stage_name="local") as client:
+    # Stage "test", not "local": the client puts the stage's environment from .chalice/config.json in place
+    # for each request, and "local" sets STAGE=local, so settings() read during a request would name the
+    # local stack's table instead of this account's (whenever nothing had cached them before the request).
+    with Client(chalice_app, stage_name="test") as client:
         yield Api(client)
 
 
