@@ -8,6 +8,7 @@ the batch is not redone; consumers must still be idempotent because AWS redelive
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,13 +76,32 @@ def _load_consumers() -> None:
     from chalicelib.services import consumers  # noqa: F401
 
 
+def _wire_to_boto(value: Any) -> Any:
+    """Lambda's stream events carry binary attributes as base64 text; boto3's deserializer wants bytes."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, val in value.items():
+        if key == "B" and isinstance(val, str):
+            out[key] = base64.b64decode(val)
+        elif key == "BS":
+            out[key] = [base64.b64decode(v) if isinstance(v, str) else v for v in val]
+        elif key == "M":
+            out[key] = {k: _wire_to_boto(v) for k, v in val.items()}
+        elif key == "L":
+            out[key] = [_wire_to_boto(v) for v in val]
+        else:
+            out[key] = val
+    return out
+
+
 def _deserialize(image: dict[str, Any] | None) -> dict[str, Any] | None:
     if image is None:
         return None
     from boto3.dynamodb.types import TypeDeserializer
 
     d = TypeDeserializer()
-    return {k: d.deserialize(v) for k, v in image.items()}
+    return {k: d.deserialize(_wire_to_boto(v)) for k, v in image.items()}
 
 
 def decode(record: dict[str, Any]) -> Change:
