@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.config import settings
-from chalicelib.handlers import auth, events, me, merchants, schedules, system, uploads, web
+from chalicelib.handlers import auth, events, me, merchants, payments, schedules, system, uploads, wallet, web
 
 app = Chalice(app_name="taskhall")
 app.api.binary_types = []  # every response is text (JSON or CSV)
@@ -16,8 +16,11 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(merchants.bp)
 app.register_blueprint(uploads.bp)
+app.register_blueprint(wallet.bp)
+app.register_blueprint(payments.bp)
 
 if settings().is_local:
-    from chalicelib.handlers import sandbox
+    from chalicelib.handlers import sandbox, sandbox_payments
 
     app.register_blueprint(sandbox.bp)
+    app.register_blueprint(sandbox_payments.bp)

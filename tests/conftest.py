@@ -107,7 +107,9 @@ class Api:
         hdrs.update(headers or {})
         data: Any = raw if raw is not None else (json.dumps(body) if body is not None else None)
         resp = self._client.http.request(method, path, headers=hdrs, body=data)
-        return Reply(resp.status_code, dict(resp.headers), resp.body or b"")
+        from requests.structures import CaseInsensitiveDict
+
+        return Reply(resp.status_code, CaseInsensitiveDict(resp.headers), resp.body or b"")
 
     def get(self, path: str, **kw: Any) -> Reply:
         return self.request("GET", path, **kw)

@@ -119,3 +119,44 @@ def audit_month(yyyymm: str) -> str:
 
 def merchant_review_queue(status: str) -> str:
     return f"MERCHANT_REVIEW#{status}"
+
+
+# ---- deposits, withdrawals, risk flags
+
+
+def deposit(deposit_id: str) -> tuple[str, str]:
+    return (f"DEP#{deposit_id}", "META")
+
+
+def user_deposits(user_id: str) -> str:
+    return f"USER#{user_id}#DEPOSITS"
+
+
+def withdrawal(withdrawal_id: str) -> tuple[str, str]:
+    return (f"WDR#{withdrawal_id}", "META")
+
+
+def user_withdrawals(user_id: str) -> str:
+    return f"USER#{user_id}#WITHDRAWALS"
+
+
+def withdrawals_pending() -> str:
+    """Sparse index partition of withdrawals waiting for the payout provider (the poll reads it)."""
+    return "WITHDRAWALS#PENDING"
+
+
+def withdrawal_day(user_id: str, day: str) -> tuple[str, str]:
+    """Per-user daily withdrawal counter (`day` is the Asia/Shanghai date)."""
+    return (f"USER#{user_id}", f"WDRDAY#{day}")
+
+
+def sandbox_payout(withdrawal_id: str) -> tuple[str, str]:
+    return (f"SBXPAY#{withdrawal_id}", "META")
+
+
+def flag(flag_id: str) -> tuple[str, str]:
+    return (f"FLAG#{flag_id}", "META")
+
+
+def flags_by_status(status: str) -> str:
+    return f"FLAGS#{status}"

@@ -38,3 +38,25 @@ def fund():
         )
 
     return _fund
+
+
+_SANDBOX_KEYS: dict[str, str] = {}
+
+
+def sandbox_keys() -> dict[str, str]:
+    """One sandbox provider key pair per test process (RSA generation is slow)."""
+    if not _SANDBOX_KEYS:
+        from chalicelib.adapters.payments.sandbox import generate_sandbox_keys
+
+        _SANDBOX_KEYS.update(generate_sandbox_keys())
+    return _SANDBOX_KEYS
+
+
+@pytest.fixture(autouse=True)
+def sandbox_provider(aws):
+    """The providers secret holds the sandbox provider's keys, as the local stack puts them there."""
+    from chalicelib.adapters import secrets
+
+    aws.put_provider_secrets({"sandbox": sandbox_keys()})
+    secrets.clear_cache()
+    return sandbox_keys()
