@@ -48,10 +48,15 @@ def _environment(clock_file: Path) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(
-        stream=sys.stdout, level=logging.INFO, format="%(asctime)s pump | %(message)s", datefmt="%H:%M:%S"
-    )
-    logging.getLogger("botocore").setLevel(logging.WARNING)
+    # The app logs JSON through powertools (its own handler); libraries only when something is wrong;
+    # the pump one short line per batch.
+    logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(asctime)s %(name)s | %(message)s")
+    pump_log = logging.getLogger("devstack.pump")
+    pump_handler = logging.StreamHandler(sys.stdout)
+    pump_handler.setFormatter(logging.Formatter("%(asctime)s pump | %(message)s", datefmt="%H:%M:%S"))
+    pump_log.addHandler(pump_handler)
+    pump_log.setLevel(logging.INFO)
+    pump_log.propagate = False
     api_port = int(os.environ.get("PORT", "8000"))
     moto_port = int(os.environ.get("MOTO_PORT", "4566"))
     state_dir = ROOT / ".local"
