@@ -3,7 +3,19 @@
 from chalice import Chalice
 
 from chalicelib.config import settings
-from chalicelib.handlers import auth, events, me, merchants, payments, schedules, system, uploads, wallet, web
+from chalicelib.handlers import (
+    auth,
+    events,
+    me,
+    merchants,
+    payments,
+    schedules,
+    system,
+    uploads,
+    wallet,
+    web,
+    withdrawals,
+)
 
 app = Chalice(app_name="taskhall")
 app.api.binary_types = []  # every response is text (JSON or CSV)
@@ -18,6 +30,7 @@ app.register_blueprint(merchants.bp)
 app.register_blueprint(uploads.bp)
 app.register_blueprint(wallet.bp)
 app.register_blueprint(payments.bp)
+app.register_blueprint(withdrawals.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

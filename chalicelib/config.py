@@ -28,6 +28,11 @@ class Settings:
     # Business knobs that differ per stage (amounts in fen).
     deposit_min_fen: int
     deposit_max_fen: int
+    withdraw_min_fen: int
+    withdraw_daily_count: int
+    withdraw_daily_fen: int
+    guarantee_min_fen: int
+    guarantee_max_fen: int
 
     @property
     def is_local(self) -> bool:
@@ -61,6 +66,11 @@ def settings() -> Settings:
         clock_file=os.environ.get("CLOCK_FILE") or None,
         deposit_min_fen=_int("DEPOSIT_MIN_FEN", 100),
         deposit_max_fen=_int("DEPOSIT_MAX_FEN", 5_000_000),
+        withdraw_min_fen=_int("WITHDRAW_MIN_FEN", 100),
+        withdraw_daily_count=_int("WITHDRAW_DAILY_COUNT", 5),
+        withdraw_daily_fen=_int("WITHDRAW_DAILY_FEN", 500_000),
+        guarantee_min_fen=_int("GUARANTEE_MIN_FEN", 50_000),
+        guarantee_max_fen=_int("GUARANTEE_MAX_FEN", 200_000),
     )
 
 

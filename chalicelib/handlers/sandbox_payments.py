@@ -36,3 +36,23 @@ def sandbox_pay(ctx: RequestContext, deposit_id: str, query: SandboxPayQuery) ->
     deposits.get(ctx.caller.id, deposit_id)  # only the payer's own deposit (404 otherwise)
     outcome = deposits.sandbox_pay(deposit_id, query.result)
     return ProviderAnswerOut(provider_status=outcome.status_code, provider_answer=outcome.body.decode("utf-8"))
+
+
+class SandboxFailOut(BaseModel):
+    withdrawal_id: str
+    will_fail: bool
+
+
+@route(
+    bp,
+    "/v1/sandbox/withdrawals/{withdrawal_id}/fail",
+    "POST",
+    summary="让沙箱渠道的这笔提现在下次结算时失败（仅 local 阶段）",
+    tags=["sandbox"],
+    auth=USER,
+    response=SandboxFailOut,
+)
+def sandbox_fail_withdrawal(ctx: RequestContext, withdrawal_id: str) -> SandboxFailOut:
+    from chalicelib.services import withdrawals
+
+    return SandboxFailOut(withdrawal_id=withdrawal_id, will_fail=withdrawals.sandbox_fail(ctx.caller.id, withdrawal_id))

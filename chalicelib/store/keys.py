@@ -160,3 +160,7 @@ def flag(flag_id: str) -> tuple[str, str]:
 
 def flags_by_status(status: str) -> str:
     return f"FLAGS#{status}"
+
+
+def payout_account_claim(account_hash: str) -> tuple[str, str]:
+    return (f"PAYACCT#{account_hash}", "PAYACCT")
