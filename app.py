@@ -6,6 +6,7 @@ from chalicelib.config import settings
 from chalicelib.handlers import (
     auth,
     events,
+    guarantee,
     me,
     merchants,
     payments,
@@ -31,6 +32,7 @@ app.register_blueprint(uploads.bp)
 app.register_blueprint(wallet.bp)
 app.register_blueprint(payments.bp)
 app.register_blueprint(withdrawals.bp)
+app.register_blueprint(guarantee.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

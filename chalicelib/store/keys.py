@@ -164,3 +164,17 @@ def flags_by_status(status: str) -> str:
 
 def payout_account_claim(account_hash: str) -> tuple[str, str]:
     return (f"PAYACCT#{account_hash}", "PAYACCT")
+
+
+def guarantee_hold(merchant_id: str) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", "GUARANTEE_HOLD")
+
+
+def merchant_tasks(merchant_id: str) -> str:
+    """GSI1 partition of a merchant's tasks, sorted `<status>#<created>#<id>`."""
+    return f"MERCHANT#{merchant_id}#TASKS"
+
+
+def party_open_disputes(user_id: str) -> str:
+    """GSI1 partition of the open disputes a user is party to."""
+    return f"PARTY#{user_id}#DISPUTES#open"

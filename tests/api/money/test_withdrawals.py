@@ -151,3 +151,52 @@ def test_crash_after_payout_before_ledger_post_is_finished_by_the_next_poll(api,
     monkeypatch.setattr(withdrawals, "settle", real_settle)
     assert withdrawals.poll_payouts()["paid"] == 1
     assert wallet(api, w) == {"available_fen": 700, "frozen_fen": 0, "guarantee_fen": 0, "withdrawing_fen": 0}
+
+
+def lock(api, user, amount, key):
+    return api.post(
+        "/v1/merchant/guarantee", {"amount_fen": amount}, token=user.token, headers={"Idempotency-Key": key}
+    )
+
+
+def test_guarantee_locks_within_range_and_releases_when_nothing_is_open(api, accounts, fund):
+    m = accounts.make("merchant")
+    fund(m.id, 300_000)
+    assert lock(api, m, 10_000, "g0").code == "GUARANTEE_OUT_OF_RANGE"  # below 500 yuan in total
+    assert lock(api, m, 50_000, "g1").json == {"guarantee_fen": 50_000}
+    assert lock(api, m, 160_000, "g2").code == "GUARANTEE_OUT_OF_RANGE"  # above 2000 yuan in total
+    assert wallet(api, m)["guarantee_fen"] == 50_000 and wallet(api, m)["available_fen"] == 250_000
+    released = api.post("/v1/merchant/guarantee/release", token=m.token, headers={"Idempotency-Key": "r1"})
+    assert released.json == {"released_fen": 50_000}
+    assert wallet(api, m)["guarantee_fen"] == 0 and wallet(api, m)["available_fen"] == 300_000
+
+
+def test_guarantee_is_for_merchants_and_needs_funds(api, accounts, fund):
+    w = accounts.make("worker")
+    assert lock(api, w, 50_000, "g").status == 403
+    m = accounts.make("merchant")
+    fund(m.id, 10_000)
+    assert lock(api, m, 50_000, "g").code == "INSUFFICIENT_BALANCE"
+
+
+def test_guarantee_release_refused_while_a_task_is_open_or_held(api, accounts, fund):
+    from chalicelib.store import keys
+    from chalicelib.store.base import Item
+    from chalicelib.store.guarantee import GuaranteeHold
+
+    m = accounts.make("merchant")
+    fund(m.id, 100_000)
+    lock(api, m, 50_000, "g1")
+    hold_pk, hold_sk = keys.guarantee_hold(m.id)
+    GuaranteeHold(PK=hold_pk, SK=hold_sk, reason="mass rejection", created_at="2026-11-25T08:00:00Z").save()
+    held = api.post("/v1/merchant/guarantee/release", token=m.token, headers={"Idempotency-Key": "r1"})
+    assert held.code == "GUARANTEE_HELD"
+    GuaranteeHold(PK=hold_pk, SK=hold_sk).delete()
+
+    class OpenTask(Item, discriminator="test_open_task"):
+        pass
+
+    OpenTask(PK="TASK#tsk_x", SK="META", GSI1PK=keys.merchant_tasks(m.id), GSI1SK="published#2026#tsk_x").save()
+    busy = api.post("/v1/merchant/guarantee/release", token=m.token, headers={"Idempotency-Key": "r2"})
+    assert busy.code == "GUARANTEE_IN_USE"
+    assert wallet(api, m)["guarantee_fen"] == 50_000
