@@ -178,3 +178,35 @@ def merchant_tasks(merchant_id: str) -> str:
 def party_open_disputes(user_id: str) -> str:
     """GSI1 partition of the open disputes a user is party to."""
     return f"PARTY#{user_id}#DISPUTES#open"
+
+
+# ---- marketplace
+
+
+def task(task_id: str) -> tuple[str, str]:
+    return (f"TASK#{task_id}", "META")
+
+
+def claim(task_id: str, claim_id: str) -> tuple[str, str]:
+    return (f"TASK#{task_id}", f"CLAIM#{claim_id}")
+
+
+def claim_guard(task_id: str, worker_id: str) -> tuple[str, str]:
+    return (f"TASK#{task_id}", f"WORKER#{worker_id}")
+
+
+def task_claims_prefix(task_id: str) -> tuple[str, str]:
+    return (f"TASK#{task_id}", "CLAIM#")
+
+
+def worker_claims(worker_id: str) -> str:
+    return f"WORKER#{worker_id}#CLAIMS"
+
+
+def task_review_queue() -> str:
+    return "REVIEW#TASK"
+
+
+def due_bucket(hour: str) -> str:
+    """Deadline index partition for one UTC hour (`yyyymmddhh`)."""
+    return f"DUE#{hour}"
