@@ -18,7 +18,7 @@ from chalicelib.handlers import (
     withdrawals,
 )
 
-app = Chalice(app_name="taskhall")
+app = Chalice(app_name="taskhall", configure_logs=False)  # adapters/log.py owns logging (redacted JSON)
 app.api.binary_types = []  # every response is text (JSON or CSV)
 app.register_middleware(web.http_middleware, "http")
 

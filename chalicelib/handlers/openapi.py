@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 document, generated from the pydantic models and route specs registered by `web.route`."""
+"""The OpenAPI 3.1 document, generated from the pydantic models and route specs registered by `web.route`.
+
+The document describes the routes an app actually has (`app.routes`), each with the spec `web.route` kept
+for it, so a test-only blueprint never leaks into it and a route missing from it is a test failure.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.handlers.web import ROUTES, RouteSpec
+from chalicelib.handlers.web import ROUTES, RouteSpec, route_spec
 
 _REF = "#/components/schemas/{model}"
 
@@ -39,7 +43,9 @@ _STATUS_TEXT = {
     422: "校验失败",
     429: "请求过于频繁",
     500: "服务器错误",
+    503: "服务暂时不可用",
 }
+_RETRY_AFTER = {"description": "多少秒后可以重试", "schema": {"type": "integer", "minimum": 1}}
 
 
 def _path_params(path: str) -> list[str]:
@@ -64,15 +70,21 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
     return params
 
 
-def _operation(spec: RouteSpec, names: dict[tuple[type[BaseModel], str], str], defs: dict[str, Any]) -> dict:
+def _operation(
+    path: str,
+    spec: RouteSpec,
+    names: dict[tuple[type[BaseModel], str], str],
+    defs: dict[str, Any],
+    operation_id: str,
+) -> dict[str, Any]:
     op: dict[str, Any] = {
-        "operationId": spec.view_name,
+        "operationId": operation_id,
         "summary": spec.summary,
         "tags": list(spec.tags) or ["misc"],
     }
     params: list[dict[str, Any]] = [
         {"name": p, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
-        for p in _path_params(spec.path)
+        for p in _path_params(path)
     ]
     if spec.query is not None:
         params.extend(_query_parameters(spec.query, defs))
@@ -111,7 +123,7 @@ def _operation(spec: RouteSpec, names: dict[tuple[type[BaseModel], str], str], d
         error_codes.add(422)
     if spec.auth != "public":
         error_codes |= {401, 403}
-    if _path_params(spec.path):
+    if _path_params(path):
         error_codes.add(404)
     if spec.idempotency != "none":
         error_codes.add(409)
@@ -120,16 +132,40 @@ def _operation(spec: RouteSpec, names: dict[tuple[type[BaseModel], str], str], d
             "description": _STATUS_TEXT.get(code, "错误"),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+        if code in (429, 503) or (code == 409 and spec.idempotency != "none"):
+            responses[str(code)]["headers"] = {"Retry-After": _RETRY_AFTER}
     op["responses"] = responses
     if spec.auth != "public":
         op["security"] = [{"bearer": []}, {"merchantSignature": []}]
     return op
 
 
-@lru_cache(maxsize=1)
-def document() -> dict[str, Any]:
+def registered(app: Any) -> list[tuple[str, RouteSpec]]:
+    """(path as the app serves it, spec) for every route of `app` declared through `web.route`."""
+    out = []
+    for path, methods in app.routes.items():
+        for entry in methods.values():
+            spec = route_spec(entry.view_function)
+            if spec is not None:
+                out.append((path, spec))
+    return out
+
+
+def document(app: Any = None) -> dict[str, Any]:
+    """The document for `app`'s routes; without an app, for every route declared anywhere (`web.ROUTES`)."""
+    if app is None:
+        return _build(tuple((spec.path, spec) for spec in ROUTES))
+    return _document_for(app)
+
+
+@lru_cache(maxsize=4)
+def _document_for(app: Any) -> dict[str, Any]:
+    return _build(tuple(registered(app)))
+
+
+def _build(routes: tuple[tuple[str, RouteSpec], ...]) -> dict[str, Any]:
     models: list[tuple[type[BaseModel], str]] = []
-    for spec in ROUTES:
+    for _, spec in routes:
         if spec.body is not None:
             models.append((spec.body, "validation"))
         if spec.response is not None:
@@ -141,8 +177,13 @@ def document() -> dict[str, Any]:
         defs.update(top.get("$defs", {}))
         names = {k: v["$ref"] for k, v in key_map.items()}
     paths: dict[str, dict[str, Any]] = {}
-    for spec in sorted(ROUTES, key=lambda s: (s.path, s.method)):
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, names, defs)
+    seen_ids: set[str] = set()
+    for path, spec in sorted(routes, key=lambda r: (r[0], r[1].method)):
+        op_id = spec.view_name
+        if op_id in seen_ids:  # two features may name a view alike; operationIds must stay unique
+            op_id = f"{spec.method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_')}"
+        seen_ids.add(op_id)
+        paths.setdefault(path, {})[spec.method.lower()] = _operation(path, spec, names, defs, op_id)
     defs["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",

@@ -16,7 +16,9 @@ class ClockIn(BaseModel):
 
 
 class ClockOut(BaseModel):
-    now: str
+    now: str = Field(description="拨动后的阶段时间（RFC 3339 UTC）")
+    ran: list[str] = Field(description="本次执行了的定时任务")
+    failed: list[str] = Field(description="本次执行失败的定时任务（下次拨动或定时触发时重试）")
 
 
 @route(
@@ -28,7 +30,8 @@ class ClockOut(BaseModel):
     auth=PUBLIC,
     body=ClockIn,
     response=ClockOut,
+    errors=(409,),
 )
 def advance_clock(ctx: RequestContext, body: ClockIn) -> ClockOut:
-    now = system.advance_clock(body.advance_s)
-    return ClockOut(now=now.isoformat().replace("+00:00", "Z"))
+    now, ran, failed = system.advance_clock(body.advance_s)
+    return ClockOut(now=now.isoformat().replace("+00:00", "Z"), ran=ran, failed=failed)

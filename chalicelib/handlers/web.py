@@ -10,6 +10,7 @@ The decorator registers it with Chalice, records it for the OpenAPI document, an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -105,6 +106,15 @@ def error_response(err: DomainError, request_id: str) -> Response:
     )
 
 
+# What an unknown route answers. API Gateway answers it before our code runs, through the
+# `MISSING_AUTHENTICATION_TOKEN` GatewayResponse in infra/template.py; devstack/api.py does the same locally.
+ROUTE_NOT_FOUND = ("NOT_FOUND", "接口不存在")
+
+
+def route_not_found_body(request_id: str) -> dict[str, Any]:
+    return error_body(*ROUTE_NOT_FOUND, {}, request_id)
+
+
 def internal_error_response(request_id: str) -> Response:
     return json_response(
         error_body("INTERNAL_ERROR", "服务器开小差了，请稍后重试", {}, request_id),
@@ -117,6 +127,36 @@ def _to_jsonable(result: Any) -> Any:
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     return result
+
+
+def _as_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    return json_response(_to_jsonable(result), status)
+
+
+def _storable(result: Any, status: int) -> dict[str, Any]:
+    """A view's result as `{status, headers, body}` text, which the idempotency store keeps and replays."""
+    if not isinstance(result, Response):
+        return {"status": status, "headers": {"Content-Type": JSON_CT}, "body": _dumps(_to_jsonable(result))}
+    body = result.body
+    headers = {str(k): v if isinstance(v, list) else str(v) for k, v in result.headers.items()}
+    if isinstance(body, bytes | bytearray):
+        # A replay must be byte-identical; binary answers have no place on money-moving routes.
+        raise TypeError("a route with idempotency must not return a binary Response body")
+    if not isinstance(body, str):
+        body = _dumps(body)
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = JSON_CT
+    return {"status": int(result.status_code), "headers": headers, "body": body}
+
+
+class _NotStored(Exception):
+    """Carries an error outcome out of an idempotent run, so that nothing is stored for it."""
+
+    def __init__(self, outcome: dict[str, Any]) -> None:
+        super().__init__(outcome["status"])
+        self.outcome = outcome
 
 
 # ---------------------------------------------------------------- validation messages
@@ -210,8 +250,19 @@ def _source_ip(request: Any) -> str:
 
 
 def _request_id(request: Any) -> str:
-    rid = (request.context or {}).get("requestId")
-    return str(rid) if rid else ids.new_id("req")
+    """API Gateway's request id; where there is none (in-process test client), one is made and remembered on
+    the request, so the middleware, the route and the error body all name the same request."""
+    context = getattr(request, "context", None)
+    if not isinstance(context, dict):
+        return ids.new_id("req")
+    rid = context.get("requestId")
+    if not rid:
+        rid = context["requestId"] = ids.new_id("req")
+    return str(rid)
+
+
+def request_id_of(request: Any) -> str:
+    return _request_id(request)
 
 
 def build_context(request: Any, *, authenticate: bool, allow_frozen: bool) -> RequestContext:
@@ -245,7 +296,7 @@ def build_context(request: Any, *, authenticate: bool, allow_frozen: bool) -> Re
     user = sessions.authenticate(ctx)
     if user.frozen and not allow_frozen:
         raise Forbidden("ACCOUNT_FROZEN", "账号已被冻结，如有疑问请提交申诉")
-    return RequestContext(**{**ctx.__dict__, "user": user})
+    return dataclasses.replace(ctx, user=user)
 
 
 def _concrete_path(request: Any) -> str:
@@ -280,6 +331,36 @@ def _check_role(caller: Caller, auth: str | tuple[str, ...]) -> None:
     if caller.role == "admin" and any(r in ADMIN_ROLES for r in allowed):
         return
     raise Forbidden("ROLE_FORBIDDEN", "当前账号角色无权执行此操作")
+
+
+def _run_idempotent(
+    spec: RouteSpec, ctx: RequestContext, payload: dict[str, Any], call: Callable[[], Any], lambda_context: Any
+) -> Response:
+    """Run the view at most once per (caller, route, Idempotency-Key); replay the stored answer otherwise."""
+    from chalicelib.store import idempotency as idem
+
+    def run() -> dict[str, Any]:
+        outcome = _storable(call(), spec.status)
+        if outcome["status"] >= 400:
+            raise _NotStored(outcome)  # an error answer is not the request's result: a retry runs again
+        return outcome
+
+    # Keys are per caller and per route; anonymous callers are told apart by address.
+    caller = ctx.user.id if ctx.user else f"anon@{ctx.source_ip}"
+    try:
+        outcome, replayed = idem.run_once(
+            scope=f"{caller}:{spec.method} {spec.path}",
+            key=str(ctx.idempotency_key),
+            payload=payload,
+            fn=run,
+            lambda_context=lambda_context,
+        )
+    except _NotStored as failed:
+        outcome, replayed = failed.outcome, False
+    resp = Response(body=outcome["body"], status_code=outcome["status"], headers=dict(outcome["headers"]))
+    if replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp
 
 
 def route(
@@ -334,7 +415,6 @@ def route(
             request_id = _request_id(request)
             try:
                 ctx = build_context(request, authenticate=needs_auth, allow_frozen=allow_frozen)
-                request_id = ctx.request_id
                 if needs_auth:
                     _check_role(ctx.caller, auth)
                 kwargs: dict[str, Any] = {}
@@ -347,31 +427,25 @@ def route(
                 if query is not None:
                     kwargs["query"] = parse_model(query, _query_dict(request))
 
-                def run() -> dict[str, Any]:
-                    result = view(ctx, **path_params, **kwargs)
-                    if isinstance(result, Response):
-                        return {"response": result}
-                    return {"status": status, "body": _to_jsonable(result)}
-
                 if idempotency != "none" and (ctx.idempotency_key or idempotency == "required"):
-                    from chalicelib.store import idempotency as idem
-
                     if not ctx.idempotency_key:
                         raise BadRequest("IDEMPOTENCY_KEY_REQUIRED", "此操作需要提供 Idempotency-Key 请求头")
-                    outcome = idem.run_once(
-                        scope=f"{ctx.user.id if ctx.user else 'anon'}:{method.upper()} {path}",
-                        key=ctx.idempotency_key,
-                        payload={"params": path_params, "body": body_data},
-                        fn=run,
-                        lambda_context=getattr(bp, "lambda_context", None),
+                    payload = {
+                        "params": path_params,
+                        "query": ctx.query_string,
+                        "body": body_data if body is not None else ctx.raw_body.decode("utf-8", "replace"),
+                    }
+                    resp = _run_idempotent(
+                        spec,
+                        ctx,
+                        payload,
+                        lambda: view(ctx, **path_params, **kwargs),
+                        getattr(bp, "lambda_context", None),
                     )
                 else:
-                    outcome = run()
-                if "response" in outcome:
-                    resp: Response = outcome["response"]
-                    resp.headers["X-Request-Id"] = request_id
-                    return resp
-                return json_response(outcome["body"], outcome["status"], {"X-Request-Id": request_id})
+                    resp = _as_response(view(ctx, **path_params, **kwargs), status)
+                resp.headers["X-Request-Id"] = request_id
+                return resp
             except DomainError as err:
                 if err.status >= 500:
                     logger.warning("request failed", extra={"code": err.code, "request_id": request_id})
@@ -382,18 +456,25 @@ def route(
 
         wrapped.__name__ = view.__name__
         wrapped.__doc__ = view.__doc__
+        wrapped.route_spec = spec  # type: ignore[attr-defined]  # lets the OpenAPI document find it
         bp.route(path, methods=[method.upper()], content_types=list(content_types))(wrapped)
         return view
 
     return decorate
 
 
+def route_spec(view_function: Any) -> RouteSpec | None:
+    """The spec of a view registered through `route`, or None for a plain Chalice view."""
+    spec = getattr(view_function, "route_spec", None)
+    return spec if isinstance(spec, RouteSpec) else None
+
+
 # ---------------------------------------------------------------- middleware
 
 _CHALICE_ERRORS: dict[int, tuple[str, str]] = {
     400: ("BAD_REQUEST", "请求格式有误，请检查后重试"),
-    403: ("NOT_FOUND", "接口不存在"),
-    404: ("NOT_FOUND", "接口不存在"),
+    403: ROUTE_NOT_FOUND,
+    404: ROUTE_NOT_FOUND,
     405: ("METHOD_NOT_ALLOWED", "该接口不支持此请求方法"),
     413: ("PAYLOAD_TOO_LARGE", "请求体过大"),
     415: ("UNSUPPORTED_MEDIA_TYPE", "请求的 Content-Type 不受支持，请使用 application/json"),
@@ -401,18 +482,28 @@ _CHALICE_ERRORS: dict[int, tuple[str, str]] = {
 }
 
 
+def _is_chalice_error(response: Response) -> bool:
+    """Chalice's own error answers (`{"Code", "Message"}`: 405, 415, unhandled 500s, ChaliceViewError)."""
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        return True
+    # Never let a 5xx out that did not come from our error mapping (chalice's debug mode sends a traceback).
+    return response.status_code >= 500 and "X-Request-Id" not in response.headers
+
+
 def http_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Outermost layer: request-scoped logging keys, and Chalice's own errors rewritten into our shape."""
     request_id = _request_id(event)
-    logger.append_keys(request_id=request_id)
+    # Thread-safe keys: `chalice local` serves requests from threads, and one line must not name another's id.
+    logger.thread_safe_append_keys(request_id=request_id)
     try:
         response = get_response(event)
     except Exception:
         logger.exception("unhandled error outside a route")
         return internal_error_response(request_id)
     finally:
-        logger.remove_keys(["request_id"])
-    if response.status_code >= 400 and "X-Request-Id" not in response.headers:
+        logger.thread_safe_remove_keys(["request_id"])
+    if response.status_code >= 400 and _is_chalice_error(response):
         code, message = _CHALICE_ERRORS.get(response.status_code, ("ERROR", "请求失败"))
         headers = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after")}
         return json_response(

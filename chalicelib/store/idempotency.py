@@ -17,6 +17,9 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.store import keys
 
 RETENTION_S = 24 * 3600
+# How long an in-progress record blocks duplicates when no Lambda context tells us the remaining time:
+# the function timeout, after which the first attempt cannot still be running.
+IN_PROGRESS_FALLBACK_S = 30
 _layer: Any = None
 
 
@@ -54,6 +57,24 @@ def reset() -> None:
     _layer = None
 
 
+class _FallbackContext:
+    """Stands in for a Lambda context where there is none, so an in-progress record still expires.
+
+    Without `get_remaining_time_in_millis` powertools writes no in-progress expiry, and a request that crashed
+    mid-way would block every retry with the same key for the whole 24 h retention.
+    """
+
+    def __init__(self, budget_ms: int) -> None:
+        import time
+
+        self._deadline = time.monotonic() * 1000 + budget_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        import time
+
+        return max(0, int(self._deadline - time.monotonic() * 1000))
+
+
 def run_once(
     *,
     scope: str,
@@ -61,8 +82,11 @@ def run_once(
     payload: Any,
     fn: Callable[[], dict[str, Any]],
     lambda_context: Any = None,
-) -> dict[str, Any]:
-    """Run `fn` at most once per (scope, key); return its JSON-able outcome or the stored one."""
+) -> tuple[dict[str, Any], bool]:
+    """Run `fn` at most once per (scope, key). Returns its JSON-able outcome, and whether it was a replay.
+
+    An exception from `fn` stores nothing (powertools deletes the in-progress record) and propagates.
+    """
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -77,9 +101,16 @@ def run_once(
         expires_after_seconds=RETENTION_S,
         hash_function="sha256",
     )
-    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
-        config.register_lambda_context(lambda_context)
-    outcome = fn  # keep the name for powertools' key prefix stable across routes
+    if lambda_context is None or not hasattr(lambda_context, "get_remaining_time_in_millis"):
+        lambda_context = _FallbackContext(IN_PROGRESS_FALLBACK_S * 1000)
+    config.register_lambda_context(lambda_context)
+    ran = False
+
+    def outcome() -> dict[str, Any]:
+        nonlocal ran
+        ran = True
+        return fn()
+
     handler = IdempotencyHandler(
         function=outcome,
         function_payload={"scope": scope, "key": key, "payload": payload},
@@ -87,7 +118,7 @@ def run_once(
         persistence_store=_persistence(),
         function_args=(),
         function_kwargs={},
-        key_prefix="http",
+        key_prefix="http",  # records do not depend on where the function object lives
     )
     try:
         result: dict[str, Any] = handler.handle()
@@ -96,5 +127,7 @@ def run_once(
             "IDEMPOTENCY_KEY_REUSED", "该幂等键已用于另一个不同的请求，请换一个新的 Idempotency-Key"
         ) from None
     except IdempotencyAlreadyInProgressError:
-        raise Conflict("IDEMPOTENCY_IN_PROGRESS", "相同的请求正在处理中，请稍后查看结果") from None
-    return result
+        raise Conflict(
+            "IDEMPOTENCY_IN_PROGRESS", "相同的请求正在处理中，请稍后查看结果", headers={"Retry-After": "1"}
+        ) from None
+    return result, not ran

@@ -43,6 +43,7 @@ def release_tick(job: str, tick: int, previous: int) -> None:
 def last_tick(job: str) -> int:
     pk, sk = keys.schedule_state(job)
     try:
-        return int(ScheduleState.get(pk, sk).last_tick or 0)
+        # Consistent: a stale read would hand a failed job's boundary back to an older tick.
+        return int(ScheduleState.get(pk, sk, consistent_read=True).last_tick or 0)
     except ScheduleState.DoesNotExist:
         return 0

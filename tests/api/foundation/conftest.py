@@ -1,0 +1,69 @@
+"""Helpers for the request-machinery tests: test-only apps, a stand-in identity, captured log lines.
+
+Test routes live on their own Chalice app built here, never on the real one, so they cannot leak into the
+product or its OpenAPI document. The app is chalice's `LocalChalice` (a thread-local `current_request`, as
+`chalice local` serves), so tests can send concurrent requests through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from chalice import Blueprint
+from chalice.local import LocalChalice
+from chalice.test import Client
+
+from chalicelib.domain.errors import Unauthorized
+from chalicelib.domain.roles import Caller
+from chalicelib.handlers import web
+from tests.conftest import Api
+from tests.unit.foundation.logcapture import log_lines
+
+__all__ = ["bearer", "log_lines", "make_app"]
+
+
+def make_app(*blueprints: Blueprint) -> LocalChalice:
+    """An app wired like app.py (the same middleware), holding only the given blueprints."""
+    app = LocalChalice(app_name="taskhall", configure_logs=False)
+    app.register_middleware(web.http_middleware, "http")
+    for bp in blueprints:
+        app.register_blueprint(bp)
+    return app
+
+
+@pytest.fixture
+def serve(clock: Any) -> Callable[[LocalChalice], Api]:
+    """`serve(app)` → the JSON test client over a test-only app, on the pinned clock.
+
+    It brings no AWS: tests whose routes touch the table ask for the `aws` fixture as well.
+    """
+
+    def _serve(app: LocalChalice) -> Api:
+        return Api(Client(app, stage_name="test"))
+
+    return _serve
+
+
+def bearer(user_id: str, role: str = "worker", status: str = "active") -> str:
+    """A token the stand-in identity accepts (see `identity`)."""
+    return f"test:{user_id}:{role}:{status}"
+
+
+@pytest.fixture
+def identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stand-in for `services.sessions.authenticate`: `Bearer test:<user>:<role>:<status>` → Caller.
+
+    The request machinery is tested on its own here; the identity feature tests real tokens.
+    """
+    from chalicelib.services import sessions
+
+    def authenticate(ctx: web.RequestContext) -> Caller:
+        value = ctx.headers.get("authorization", "")
+        parts = value.removeprefix("Bearer ").split(":")
+        if len(parts) != 4 or parts[0] != "test":
+            raise Unauthorized()
+        return Caller(id=parts[1], role=parts[2], status=parts[3])
+
+    monkeypatch.setattr(sessions, "authenticate", authenticate)
