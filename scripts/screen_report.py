@@ -36,7 +36,8 @@ class Outcome:
     def right_rule(self) -> bool:
         """A correct rejection that also names the expected harm family."""
         prefix = self.row.get("expected_rule_prefix") or ""
-        return self.rejected and bool(self.verdict.rule_id) and self.verdict.rule_id.startswith(prefix + "-")
+        rule_id = self.verdict.rule_id
+        return self.rejected and rule_id is not None and rule_id.startswith(prefix + "-")
 
 
 @dataclass
@@ -99,7 +100,11 @@ class Report:
         return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
     def flagged_allowed(self) -> Counter[str]:
-        return Counter(o.verdict.rule_id for o in self.outcomes if o.verdict.allowed and o.verdict.needs_review)
+        return Counter(
+            o.verdict.rule_id
+            for o in self.outcomes
+            if o.verdict.allowed and o.verdict.needs_review and o.verdict.rule_id is not None
+        )
 
 
 def load_corpus(path: Path = CORPUS, split: str | None = None) -> list[dict[str, Any]]:
