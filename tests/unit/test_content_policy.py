@@ -245,13 +245,17 @@ def test_common_listing_boilerplate_is_neither_rejected_nor_flagged() -> None:
         "不收押金、保证金、培训费",
         "全程无需垫付任何费用",
         "谨防刷单兼职诈骗",
+        "本商家已缴纳平台保证金1000元，放心接单",
     ],
 )
 def test_negated_or_condemned_mentions_do_not_reject(text: str) -> None:
     assert screen_text(text).allowed
 
 
-@pytest.mark.parametrize("text", ["不要怕，刷单日结", "不限时间刷单返佣", "押金可退，无需担心", "刷单不违法，放心做"])
+@pytest.mark.parametrize(
+    "text",
+    ["不要怕，刷单日结", "不限时间刷单返佣", "押金可退，无需担心", "刷单不违法，放心做", "接单需缴纳保证金200元"],
+)
 def test_negation_does_not_reach_past_its_clause_or_a_bare_adjacent_word(text: str) -> None:
     assert not screen_text(text).allowed
 
