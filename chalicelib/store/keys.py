@@ -210,3 +210,24 @@ def task_review_queue() -> str:
 def due_bucket(hour: str) -> str:
     """Deadline index partition for one UTC hour (`yyyymmddhh`)."""
     return f"DUE#{hour}"
+
+
+def claim_item(claim_id: str) -> tuple[str, str]:
+    return (f"CLM#{claim_id}", "META")
+
+
+def task_claims(task_id: str) -> str:
+    """GSI3 partition of one task's claims (the merchant's review list)."""
+    return f"TASK#{task_id}#CLAIMS"
+
+
+def worker_counters(worker_id: str) -> tuple[str, str]:
+    return (f"USER#{worker_id}", "WORKER_COUNTERS")
+
+
+def sweep_state() -> tuple[str, str]:
+    return ("SYS#SWEEP", "DEADLINES")
+
+
+def merchant_stats(merchant_id: str) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", "MERCHANT_STATS")
