@@ -15,16 +15,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-CATEGORIES = (
-    "promotion",
-    "app_trial",
-    "survey",
-    "content",
-    "mystery_shopping",
-    "data_labeling",
-    "feedback",
-    "other",
-)
+from chalicelib.domain.tasks import CATEGORIES
+
+__all__ = ["CATEGORIES", "Hit", "Verdict", "load_rules", "normalise", "parse_rules", "screen"]
+
 ACTIONS = ("reject", "review")
 VIEWS = ("compact", "loose")
 RULES_RESOURCE = "content_rules.toml"
