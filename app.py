@@ -5,6 +5,7 @@ from chalice import Chalice
 from chalicelib.config import settings
 from chalicelib.handlers import (
     auth,
+    claims,
     events,
     guarantee,
     me,
@@ -33,6 +34,7 @@ app.register_blueprint(wallet.bp)
 app.register_blueprint(payments.bp)
 app.register_blueprint(withdrawals.bp)
 app.register_blueprint(guarantee.bp)
+app.register_blueprint(claims.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

@@ -110,6 +110,8 @@ CLAIM_TRANSITIONS: dict[str, tuple[frozenset[ClaimStatus], ClaimStatus]] = {
     "reject": (frozenset({ClaimStatus.SUBMITTED}), ClaimStatus.REJECTED),
     "appeal": (frozenset({ClaimStatus.REJECTED}), ClaimStatus.APPEALED),
     "uphold_rejection": (frozenset({ClaimStatus.APPEALED}), ClaimStatus.REJECTED),
+    # The appeal window of a rejection closed unappealed: still `rejected`, its escrow is released.
+    "finalize_rejection": (frozenset({ClaimStatus.REJECTED}), ClaimStatus.REJECTED),
 }
 
 _TASK_MSG = {
