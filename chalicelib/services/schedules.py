@@ -77,6 +77,7 @@ class Job:
 # The schedule. Features add their jobs here; one EventBridge rule a minute (`handlers/schedules.py`) runs
 # whatever is due.
 JOBS: list[Job] = [
+    Job("deadline_sweep", "chalicelib.services.sweep:sweep_deadlines", every_s=60),
     Job("payout_poll", "chalicelib.services.withdrawals:poll_payouts", every_s=60),
 ]
 

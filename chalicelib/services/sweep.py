@@ -1,0 +1,83 @@
+"""The deadline sweep (every minute): claims whose time ran out, submissions nobody reviewed, appeal windows
+that closed, tasks past their end — read from the sparse deadline index, never by scanning.
+
+Deadlines live in hour buckets (`DUE#<yyyymmddhh>`, GSI2 for claims, GSI3 for tasks). A watermark remembers
+the oldest bucket that may still hold work; buckets before it are empty. Each run handles at most
+`MAX_ITEMS` items and looks at most `MAX_BUCKETS` buckets, and continues on the next tick. Every action is
+conditional on the item's current state, so running twice — or racing a user — does nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.adapters import clock
+from chalicelib.adapters.log import logger
+from chalicelib.domain import tasks as T
+from chalicelib.domain.errors import Conflict
+from chalicelib.store import claims as claim_store
+from chalicelib.store import sweep as sweep_store
+
+MAX_ITEMS = 200
+MAX_BUCKETS = 240
+FIRST_LOOKBACK = timedelta(days=8)  # longer than any deadline a claim or task can carry
+
+
+def _hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
+    from chalicelib.store.ledger import iso
+
+    now = now or clock.now()
+    now_iso = iso(now)
+    current = _hour(now)
+    hour = sweep_store.watermark() or (current - FIRST_LOOKBACK)
+    counts = {"expired": 0, "auto_accepted": 0, "appeals_closed": 0, "tasks_ended": 0, "skipped": 0, "buckets": 0}
+    budget = MAX_ITEMS
+    contiguous = True  # every bucket before `hour` is empty: the watermark may move up to it
+    while hour <= current and counts["buckets"] < MAX_BUCKETS and budget > 0:
+        counts["buckets"] += 1
+        bucket = hour.strftime("%Y%m%d%H")
+        for c in claim_store.due_claims(bucket, now_iso, budget):
+            budget -= 1
+            _handle_claim(c, counts)
+        for task_id in sweep_store.due_tasks(bucket, now_iso, budget) if budget > 0 else []:
+            budget -= 1
+            _handle_task(task_id, now, counts)
+        if contiguous and hour < current and not sweep_store.bucket_has_items(bucket):
+            sweep_store.advance_watermark(hour + timedelta(hours=1))
+        else:
+            contiguous = False
+        hour += timedelta(hours=1)
+    if any(counts[k] for k in ("expired", "auto_accepted", "appeals_closed", "tasks_ended")):
+        logger.info("deadline sweep", extra=counts)
+    return counts
+
+
+def _handle_claim(c: claim_store.ClaimItem, counts: dict[str, int]) -> None:
+    from chalicelib.services import claims
+
+    try:
+        if c.status == T.ClaimStatus.CLAIMED:
+            counts["expired" if claims.expire(c) else "skipped"] += 1
+        elif c.status == T.ClaimStatus.SUBMITTED:
+            claims.accept(None, c.claim_id, by="auto")
+            counts["auto_accepted"] += 1
+        elif c.status == T.ClaimStatus.REJECTED:
+            counts["appeals_closed" if claims.close_appeal_window(c) else "skipped"] += 1
+        else:
+            counts["skipped"] += 1
+    except Conflict:
+        counts["skipped"] += 1  # a user or another run changed it first
+
+
+def _handle_task(task_id: str, now: datetime, counts: dict[str, int]) -> None:
+    from chalicelib.services import tasks
+
+    try:
+        tasks.end_task(task_id, now)
+        counts["tasks_ended"] += 1
+    except Conflict:
+        counts["skipped"] += 1
