@@ -1,13 +1,16 @@
 """Structured JSON logging (powertools Logger) with secrets redacted before they can reach a log line.
 
-Redaction happens in the JSON serializer, i.e. on the finished log dict, so it covers everything a line can
-carry: the message (after `%` arguments are merged), `extra=` keys at any depth, keys appended with
-`append_keys`, and exception text. A `logging.Filter` would only see the record's top-level attributes.
+Redaction happens twice, because a record can leave by two ways:
+- in the JSON serializer of our handler, on the finished log dict: the message (after `%` arguments are
+  merged), `extra=` keys at any depth, keys appended with `append_keys`, and exception text;
+- in a filter on the `taskhall` logger, on the record itself, so the message and extras are already redacted
+  for any other handler the record propagates to (a root handler added later, pytest's capture).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -50,7 +53,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)([\"']?\b(?:[a-z_\-]*(?:password|passwd|secret|token|otp)|authorization|signature|id_number)"
-            r"[\"']?\s*[:=]\s*[\"']?)([^\"'\s&,;}]+)"
+            r"[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic)\s+)?)([^\"'\s&,;}]+)"
         ),
         r"\1" + MASK,
     ),
@@ -95,4 +98,26 @@ def _serialize(log: dict[str, Any]) -> str:
     return json.dumps(redact(log), separators=(",", ":"), ensure_ascii=False)
 
 
+_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class _RedactRecord(logging.Filter):
+    """Redacts the record in place: its message (arguments merged in) and every `extra=` attribute."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # bad %-arguments: let logging report it as usual
+                return True
+            record.msg, record.args = redact_text(message), None
+        elif isinstance(record.msg, dict):
+            record.msg = redact(record.msg)
+        for key, value in list(record.__dict__.items()):
+            if key not in _RECORD_FIELDS:
+                record.__dict__[key] = MASK if is_sensitive_key(key) else redact(value)
+        return True
+
+
 logger = Logger(service="taskhall", utc=True, json_serializer=_serialize)
+logger.addFilter(_RedactRecord())

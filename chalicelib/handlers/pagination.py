@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 T = TypeVar("T")
 
@@ -25,8 +25,14 @@ class PageQuery(BaseModel):
         None,
         min_length=1,
         max_length=MAX_CURSOR_CHARS,
-        description="上一页返回的 next_cursor，原样传回；不传表示第一页",
+        description="上一页返回的 next_cursor，原样传回；不传（或传空）表示第一页",
     )
+
+    @field_validator("cursor", mode="before")
+    @classmethod
+    def _empty_is_first_page(cls, value: object) -> object:
+        # `?cursor=` is what a client sends when it templates a null next_cursor into the URL.
+        return None if value == "" else value
 
 
 class Page(BaseModel, Generic[T]):

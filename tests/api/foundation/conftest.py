@@ -7,18 +7,20 @@ product or its OpenAPI document. The app is chalice's `LocalChalice` (a thread-l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from chalice import Blueprint
 from chalice.local import LocalChalice
 from chalice.test import Client
+from moto import mock_aws
 
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.roles import Caller
 from chalicelib.handlers import web
-from tests.conftest import Api
+from tests.conftest import Api, _reset_caches
 from tests.unit.foundation.logcapture import log_lines
 
 __all__ = ["bearer", "log_lines", "make_app"]
@@ -44,6 +46,21 @@ def serve(clock: Any) -> Callable[[LocalChalice], Api]:
         return Api(Client(app, stage_name="test"))
 
     return _serve
+
+
+@pytest.fixture(scope="module")
+def shared_aws() -> Iterator[Any]:
+    """One moto account with the stage's resources for a whole test module.
+
+    For modules whose tests only add items under keys of their own, so they need not pay for a fresh
+    account each (creating one is ~0.4 s); anything that deletes or breaks resources uses `aws` instead.
+    """
+    from devstack.resources import create_stack
+
+    with mock_aws():
+        _reset_caches()
+        yield create_stack("test", os.environ["AWS_DEFAULT_REGION"])
+    _reset_caches()
 
 
 def bearer(user_id: str, role: str = "worker", status: str = "active") -> str:
