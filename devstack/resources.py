@@ -29,7 +29,11 @@ class LocalStack:
     ) -> None:
         self.stage = stage
         self.region = region
-        self.session = session or boto3.session.Session(region_name=region)
+        if session is None:
+            from chalicelib.adapters import aws
+
+            session = aws.session()
+        self.session = session
         self.endpoint_url = endpoint_url  # None: botocore's own resolution (AWS_ENDPOINT_URL, or mock_aws)
         self.partition = "aws-cn" if region.startswith("cn-") else "aws"
         self.refs: dict[str, str] = {}
@@ -206,4 +210,12 @@ class LocalStack:
 
 
 def create_stack(stage: str, region: str, endpoint_url: str | None = None) -> LocalStack:
-    return LocalStack(stage, region, endpoint_url=endpoint_url).create_all()
+    stack = LocalStack(stage, region, endpoint_url=endpoint_url).create_all()
+    if stage == "local":
+        # The local stage pays through the sandbox provider: give it a fresh key pair, as operators would
+        # put real provider credentials into this secret in dev and prod. (Tests of stage `test` put a
+        # cached pair themselves: RSA generation is slow.)
+        from chalicelib.adapters.payments.sandbox import generate_sandbox_keys
+
+        stack.put_provider_secrets({"sandbox": generate_sandbox_keys()})
+    return stack
