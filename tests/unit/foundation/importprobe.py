@@ -23,7 +23,6 @@ HEAVY = (
     "h3",
     "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.batch",
-    "aws_lambda_powertools.tracing",
     "aws_xray_sdk",
 )
 
