@@ -49,3 +49,8 @@ fmt: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis .local
+
+## Desk staff, created only from here: make admin PHONE=13800000000 PASSWORD=… [ROLE=admin|reviewer|finance]
+## Targets the stage the environment points at; with nothing set, the running local stack (`make run`).
+admin: $(STAMP)
+	@PHONE="$(PHONE)" PASSWORD="$(PASSWORD)" ROLE="$(ROLE)" $(BIN)/python -m devstack.admin

@@ -14,7 +14,9 @@ from chalicelib.domain.errors import Invalid
 
 # ---------------------------------------------------------------- phones
 
-_PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: `\d` would also accept other scripts' digits (١٣٨…), a second spelling of one number that
+# would hash to a different blind index and slip past the uniqueness items.
+_PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def normalize_phone(raw: str, field: str = "phone") -> str:
@@ -50,7 +52,7 @@ PROVINCE_CODES = frozenset(
 )  # fmt: skip
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 _ID_CHECK = "10X98765432"  # ISO 7064 MOD 11-2: index = weighted sum mod 11
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 MIN_BIRTH_YEAR = 1900
 
 
@@ -116,7 +118,7 @@ def mask_id_number(value: str) -> str:
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
 _CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_ALPHABET)}
 _CREDIT_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28
-_CREDIT_RE = re.compile(rf"^[{CREDIT_ALPHABET}]{{2}}\d{{6}}[{CREDIT_ALPHABET}]{{10}}$")
+_CREDIT_RE = re.compile(rf"^[{CREDIT_ALPHABET}]{{2}}[0-9]{{6}}[{CREDIT_ALPHABET}]{{10}}$")
 
 
 def credit_check_char(first17: str) -> str:

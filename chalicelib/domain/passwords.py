@@ -33,7 +33,7 @@ def check_strength(password: str, phone: str | None = None, field: str = "passwo
         raise weak(f"密码至少需要 {MIN_LENGTH} 位")
     if len(password) > MAX_LENGTH:
         raise weak(f"密码不能超过 {MAX_LENGTH} 位")
-    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"[0-9]", password):
         raise weak("密码需同时包含字母和数字")
     if phone and phone[-8:] in password:
         raise weak("密码不能包含手机号")

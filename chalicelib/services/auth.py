@@ -17,7 +17,7 @@ from chalicelib.domain.errors import Conflict, Invalid, RateLimited, Unauthorize
 from chalicelib.domain.identity import mask_phone, normalize_phone
 from chalicelib.domain.passwords import check_strength
 from chalicelib.domain.roles import ADMIN_ROLES, PUBLIC_ROLES, Caller
-from chalicelib.services import otp, sessions
+from chalicelib.services import limits, otp, sessions
 from chalicelib.store import ratelimit, sightings
 from chalicelib.store import users as user_store
 
@@ -102,7 +102,7 @@ def register(
         raise Invalid({"role": "取值应为 worker、merchant 之一"})
     phone = normalize_phone(phone_raw)
     check_strength(password, phone)
-    ratelimit.hit("register-ip", crypto.blind_index("ip", ip), REGISTER_PER_IP_HOUR, 3600)
+    limits.hit_ip("register-ip", ip, REGISTER_PER_IP_HOUR, 3600)
     inviter: str | None = None
     code: str | None = None
     if invite_code:
@@ -132,7 +132,7 @@ def login(
         raise Invalid({"password": "请填写密码或短信验证码（二选一）"})
     phone = normalize_phone(phone_raw)
     phone_hash = crypto.blind_index("phone", phone)
-    ratelimit.hit("login-ip", crypto.blind_index("ip", ip), LOGIN_PER_IP_10_MIN, 600)
+    limits.hit_ip("login-ip", ip, LOGIN_PER_IP_10_MIN, 600)
     left = ratelimit.blocked_for("login", phone_hash)
     if left:
         raise _locked(left)

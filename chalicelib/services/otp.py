@@ -15,6 +15,7 @@ from chalicelib.adapters import clock, crypto, sms
 from chalicelib.config import settings
 from chalicelib.domain.errors import Invalid
 from chalicelib.domain.identity import normalize_phone
+from chalicelib.services import limits
 from chalicelib.store import otp as otp_store
 from chalicelib.store import ratelimit
 
@@ -39,13 +40,12 @@ def request_code(phone_raw: str, purpose: str, *, ip: str) -> str:
         raise Invalid({"purpose": "取值应为 register、login、reset 之一"})
     phone = normalize_phone(phone_raw)
     phone_hash = crypto.blind_index("phone", phone)
-    ip_hash = crypto.blind_index("ip", ip)
     # Per phone first: a refused minute-limit should not use up the day's or the address's allowance.
     ratelimit.hit("otp-phone", phone_hash, 1, RESEND_AFTER_S, code="OTP_TOO_FREQUENT", message=_TOO_OFTEN)
     daily = "该手机号今日获取验证码次数已达上限，请明天再试"
     ratelimit.hit("otp-phone-day", phone_hash, PHONE_PER_DAY, 86400, code="OTP_DAILY_LIMIT", message=daily)
-    ratelimit.hit("otp-ip", ip_hash, IP_PER_10_MIN, 600, code="OTP_TOO_FREQUENT", message=_TOO_OFTEN)
-    ratelimit.hit("otp-ip-day", ip_hash, IP_PER_DAY, 86400, code="OTP_TOO_FREQUENT", message=_TOO_OFTEN)
+    limits.hit_ip("otp-ip", ip, IP_PER_10_MIN, 600, code="OTP_TOO_FREQUENT", message=_TOO_OFTEN)
+    limits.hit_ip("otp-ip-day", ip, IP_PER_DAY, 86400, code="OTP_TOO_FREQUENT", message=_TOO_OFTEN)
     code = f"{_random.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     now = clock.now()
     otp_store.put(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib.store import keys
 from chalicelib.store.base import Item
@@ -42,7 +43,7 @@ def spend_attempt(phone_hash: str, purpose: str, *, now_ts: int, max_attempts: i
             actions=[OtpItem.attempts.add(1)],
             condition=OtpItem.PK.exists() & (OtpItem.attempts < max_attempts) & (OtpItem.expires_at > now_ts),
         )
-    except OtpItem.UpdateError as exc:
+    except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         try:
@@ -60,7 +61,7 @@ def consume(phone_hash: str, purpose: str, code_hash: str) -> bool:
     pk, sk = keys.otp(phone_hash, purpose)
     try:
         OtpItem(pk, sk).delete(condition=OtpItem.code_hash == code_hash)
-    except OtpItem.DeleteError as exc:
+    except DeleteError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise

@@ -10,6 +10,7 @@ reads treat a passed `expires_at` as expired).
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.store import keys
 from chalicelib.store.base import Item
@@ -70,7 +71,7 @@ def rotate(item: FamilyItem, new_hash: str, *, now_iso: str) -> bool:
             & (FamilyItem.generation == generation)
             & FamilyItem.revoked_at.does_not_exist(),
         )
-    except FamilyItem.UpdateError as exc:
+    except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
@@ -85,7 +86,7 @@ def revoke(user_id: str, family: str, *, reason: str, now_iso: str) -> bool:
             actions=[FamilyItem.revoked_at.set(now_iso), FamilyItem.revoke_reason.set(reason)],
             condition=FamilyItem.PK.exists() & FamilyItem.revoked_at.does_not_exist(),
         )
-    except FamilyItem.UpdateError as exc:
+    except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.store import audit as audit_store
@@ -133,7 +134,7 @@ def set_password(user_id: str, password_hash: str, *, now_iso: str, bump_sv: boo
         actions.append(UserItem.sv.add(1))
     try:
         item.update(actions=actions, condition=UserItem.PK.exists())
-    except UserItem.UpdateError as exc:
+    except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise NotFound("ACCOUNT_NOT_FOUND", "账号不存在") from None
         raise
@@ -145,7 +146,7 @@ def upgrade_password_hash(user_id: str, old_hash: str, new_hash: str) -> bool:
     item = UserItem(*keys.user(user_id))
     try:
         item.update(actions=[UserItem.password_hash.set(new_hash)], condition=UserItem.password_hash == old_hash)
-    except UserItem.UpdateError as exc:
+    except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
