@@ -132,12 +132,16 @@ def _to_jsonable(result: Any) -> Any:
 def _as_response(result: Any, status: int) -> Response:
     if isinstance(result, Response):
         return result
+    if status == 204:  # No Content means no body at all, not the JSON text "null"
+        return Response(body="", status_code=204, headers={})
     return json_response(_to_jsonable(result), status)
 
 
 def _storable(result: Any, status: int) -> dict[str, Any]:
     """A view's result as `{status, headers, body}` text, which the idempotency store keeps and replays."""
     if not isinstance(result, Response):
+        if status == 204:
+            return {"status": 204, "headers": {}, "body": ""}
         return {"status": status, "headers": {"Content-Type": JSON_CT}, "body": _dumps(_to_jsonable(result))}
     body = result.body
     headers = {str(k): v if isinstance(v, list) else str(v) for k, v in result.headers.items()}
@@ -167,6 +171,8 @@ _PYDANTIC_ZH: dict[str, str] = {
     "string_type": "应为字符串",
     "int_type": "应为整数",
     "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "int_parsing_size": "数值超出范围",
     "bool_type": "应为布尔值",
     "bool_parsing": "应为布尔值",
     "float_type": "应为数字",
@@ -185,6 +191,13 @@ _PYDANTIC_ZH: dict[str, str] = {
     "string_pattern_mismatch": "格式不正确",
     "literal_error": "取值应为 {expected} 之一",
     "enum": "取值应为 {expected} 之一",
+    "multiple_of": "应为 {multiple_of} 的整数倍",
+    "finite_number": "应为有限的数字",
+    "date_parsing": "日期格式应为 YYYY-MM-DD，例如 2026-11-25",
+    "date_type": "日期格式应为 YYYY-MM-DD，例如 2026-11-25",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD，例如 2026-11-25",
+    "union_tag_invalid": "取值应为 {expected_tags} 之一",
+    "union_tag_not_found": "缺少字段 {discriminator}",
     "datetime_parsing": "时间格式应为 RFC 3339，例如 2026-11-25T08:00:00Z",
     "datetime_type": "时间格式应为 RFC 3339，例如 2026-11-25T08:00:00Z",
     "datetime_from_date_parsing": "时间格式应为 RFC 3339，例如 2026-11-25T08:00:00Z",
@@ -206,6 +219,8 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
         else:
             template = _PYDANTIC_ZH.get(etype)
             ctx = {k: v for k, v in (err.get("ctx") or {}).items()}
+            if isinstance(ctx.get("expected"), str):  # pydantic says "'a', 'b' or 'c'"
+                ctx["expected"] = ctx["expected"].replace(" or ", "、").replace(", ", "、")
             try:
                 msg = template.format(**ctx) if template else "取值不合法"
             except (KeyError, IndexError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Literal
 
 import pytest
 from chalice import BadRequestError, Blueprint
@@ -39,6 +40,7 @@ class OrderIn(BaseModel):
     title: str = Field(min_length=2, max_length=10)
     amount_fen: int = Field(gt=0)
     channel: str = Field(pattern="^(alipay|wechat)$")
+    kind: Literal["deposit", "withdrawal", "refund"] = "deposit"
 
 
 @route(bp, "/t/raise/{kind}", summary="raise a typed error", auth=PUBLIC)
@@ -59,6 +61,11 @@ def create_order(ctx: web.RequestContext, body: OrderIn) -> dict[str, object]:
 @route(bp, "/t/no-body", "POST", summary="takes no body", auth=PUBLIC)
 def no_body(ctx: web.RequestContext) -> dict[str, bool]:
     return {"ok": True}
+
+
+@route(bp, "/t/gone", "DELETE", summary="answers 204", auth=PUBLIC, status=204)
+def delete_thing(ctx: web.RequestContext) -> None:
+    return None
 
 
 @bp.route("/t/plain", methods=["GET"])
@@ -137,6 +144,14 @@ def test_validation_failure_is_422_with_chinese_field_messages(api):
     }
 
 
+def test_fractional_fen_and_unknown_choices_are_explained_in_chinese(api):
+    reply = api.post("/t/orders", {"title": "问卷", "amount_fen": 1.5, "channel": "alipay", "kind": "gift"})
+    assert reply.json["error"]["details"]["fields"] == {
+        "amount_fen": "应为整数",
+        "kind": "取值应为 'deposit'、'withdrawal'、'refund' 之一",
+    }
+
+
 def test_missing_fields_and_a_non_object_body_are_422(api):
     missing = assert_error_shape(api.post("/t/orders", {}), 422, "VALIDATION_FAILED")
     assert missing["error"]["details"]["fields"] == {"title": "必填", "amount_fen": "必填", "channel": "必填"}
@@ -147,7 +162,13 @@ def test_missing_fields_and_a_non_object_body_are_422(api):
 def test_valid_body_reaches_the_view(api):
     reply = api.post("/t/orders", {"title": "地推", "amount_fen": 150, "channel": "alipay"})
     assert reply.status == 200
-    assert reply.json == {"title": "地推", "amount_fen": 150, "channel": "alipay"}
+    assert reply.json == {"title": "地推", "amount_fen": 150, "channel": "alipay", "kind": "deposit"}
+
+
+def test_no_content_route_answers_an_empty_204(api):
+    reply = api.delete("/t/gone")
+    assert (reply.status, reply.body) == (204, b"")
+    assert reply.headers["X-Request-Id"]
 
 
 def test_method_not_allowed_is_405_in_the_error_shape_with_allow(api):
