@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib.config import settings
 from chalicelib.handlers import (
+    admin_finance,
     auth,
     claims,
     events,
@@ -35,6 +36,7 @@ app.register_blueprint(payments.bp)
 app.register_blueprint(withdrawals.bp)
 app.register_blueprint(guarantee.bp)
 app.register_blueprint(claims.bp)
+app.register_blueprint(admin_finance.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

@@ -231,3 +231,62 @@ def sweep_state() -> tuple[str, str]:
 
 def merchant_stats(merchant_id: str) -> tuple[str, str]:
     return (f"USER#{merchant_id}", "MERCHANT_STATS")
+
+
+# ---- task lifecycle and the task hall (docs/decisions/0060, 0061)
+
+
+def task_due(ends_at_iso: str, task_id: str) -> tuple[str, str]:
+    """GSI3 of a published or paused task: the hour bucket of its `ends_at`, then `<ends_at>#<id>`."""
+    hour = ends_at_iso[0:4] + ends_at_iso[5:7] + ends_at_iso[8:10] + ends_at_iso[11:13]
+    return (due_bucket(hour), f"{ends_at_iso}#{task_id}")
+
+
+def task_in_review(submitted_iso: str, task_id: str) -> tuple[str, str]:
+    """GSI3 of a task waiting for the desk: the review queue, oldest submission first."""
+    return (task_review_queue(), f"{submitted_iso}#{task_id}")
+
+
+def fee_settings() -> tuple[str, str]:
+    """The desk's per-category fee rates (basis points)."""
+    return ("SYS#SETTINGS", "FEES")
+
+
+def hall(sort: str, scope: str, band: str | None = None) -> str:
+    """A hall partition in the base table: `HALL#<N|E|R|RE>#<ALL|category>[#<band|*>]`."""
+    return f"HALL#{sort}#{scope}" if band is None else f"HALL#{sort}#{scope}#{band}"
+
+
+def hall_geo(res: int, cell: str, sort: str) -> str:
+    """A hall partition of one H3 cell at one resolution, for one sort."""
+    return f"HALL#G{res}#{cell}#{sort}"
+
+
+def hall_sk(sort: str, boost: str, task_id: str, *, published: str, ends_at: str, reward_fen: int) -> str:
+    """The sort key of a hall entry: boost segment first, then the order the partition serves.
+
+    N: newest first (read descending) · E: ending soonest first (ascending) · R: highest reward first, then
+    newest (descending) · RE: by reward, then ending soonest (ascending; used for one exact reward value).
+    """
+    if sort == "N":
+        return f"{boost}#{published}#{task_id}"
+    if sort == "E":
+        return f"{boost}#{ends_at}#{task_id}"
+    if sort == "R":
+        return f"{boost}#{reward_fen:07d}#{published}#{task_id}"
+    if sort == "RE":
+        return f"{boost}#{reward_fen:07d}#{ends_at}#{task_id}"
+    raise ValueError(sort)
+
+
+def hall_reward_bounds(boost: str, lo_fen: int, hi_fen: int) -> tuple[str, str]:
+    """SK bounds of the reward range [lo, hi] inside one boost segment of an R/RE partition."""
+    return (f"{boost}#{lo_fen:07d}#", f"{boost}#{hi_fen:07d}#~")
+
+
+def rollup(metric: str, period: str, bucket: str) -> tuple[str, str]:
+    return (f"STAT#{metric}#{period}", bucket)
+
+
+def rollup_marker(metric: str, source_id: str) -> tuple[str, str]:
+    return (f"ROLLUP#{metric}#{source_id}", "DONE")

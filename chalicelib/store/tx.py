@@ -80,6 +80,25 @@ class Tx:
         )
         return self
 
+    def update_raw(
+        self, pk: str, sk: str, *, update: str, names: dict[str, str], values: dict[str, Any], label: str
+    ) -> Tx:
+        """An update pynamodb's models cannot express (counters whose names are data, e.g. rollups)."""
+        from chalicelib.config import settings
+
+        self._add(
+            "update",
+            label,
+            {
+                "TableName": settings().table_name,
+                "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
+                "UpdateExpression": update,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            },
+        )
+        return self
+
     def check(self, model_cls: type[Item], pk: str, sk: str, condition: Any, *, label: str) -> Tx:
         self._add("check", label, model_cls.get_operation_kwargs_from_class(pk, range_key=sk, condition=condition))
         return self
