@@ -11,6 +11,7 @@ from chalicelib.handlers import (
     guarantee,
     me,
     merchants,
+    notifications,
     payments,
     schedules,
     system,
@@ -37,6 +38,7 @@ app.register_blueprint(withdrawals.bp)
 app.register_blueprint(guarantee.bp)
 app.register_blueprint(claims.bp)
 app.register_blueprint(admin_finance.bp)
+app.register_blueprint(notifications.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

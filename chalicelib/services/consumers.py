@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.services import finance  # noqa: F401  (finance rollups from transfers)
+from chalicelib.services import (
+    finance,  # noqa: F401  (finance rollups from transfers)
+    notifications,  # noqa: F401  (money notifications)
+)

@@ -290,3 +290,11 @@ def rollup(metric: str, period: str, bucket: str) -> tuple[str, str]:
 
 def rollup_marker(metric: str, source_id: str) -> tuple[str, str]:
     return (f"ROLLUP#{metric}#{source_id}", "DONE")
+
+
+def notification(user_id: str, created_at: str, notification_id: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", f"NTF#{created_at}#{notification_id}")
+
+
+def notification_prefix(user_id: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", "NTF#")

@@ -200,3 +200,26 @@ def test_guarantee_release_refused_while_a_task_is_open_or_held(api, accounts, f
     busy = api.post("/v1/merchant/guarantee/release", token=m.token, headers={"Idempotency-Key": "r2"})
     assert busy.code == "GUARANTEE_IN_USE"
     assert wallet(api, m)["guarantee_fen"] == 50_000
+
+
+def test_payout_outcomes_notify_the_user_once(api, verified, fund):
+    from tests.conftest import feed_stream
+
+    w = verified()
+    fund(w.id, 1_000)
+    ok = ask(api, w, amount=300, key="n1").json
+    bad = ask(api, w, amount=200, key="n2").json
+    api.post(f"/v1/sandbox/withdrawals/{bad['withdrawal_id']}/fail", token=w.token)
+    withdrawals.poll_payouts()
+    assert feed_stream()["batchItemFailures"] == []
+    assert feed_stream()["batchItemFailures"] == []  # redelivered: still one notification each
+    items = api.get("/v1/notifications", token=w.token).json["items"]
+    by_ref = {n["ref"]: n for n in items}
+    assert by_ref[ok["withdrawal_id"]]["title"] == "提现已到账"
+    assert by_ref[bad["withdrawal_id"]]["title"] == "提现失败，资金已退回"
+    assert "2.00 元" in by_ref[bad["withdrawal_id"]]["body"]
+    assert len([n for n in items if n["type"].startswith("withdrawal.")]) == 2
+    marked = api.post("/v1/notifications/read", {"ids": [by_ref[ok["withdrawal_id"]]["id"]]}, token=w.token)
+    assert marked.json == {"marked": 1}
+    again = {n["ref"]: n for n in api.get("/v1/notifications", token=w.token).json["items"]}
+    assert again[ok["withdrawal_id"]]["read"] is True and again[bad["withdrawal_id"]]["read"] is False
