@@ -24,8 +24,8 @@ OtpCode = Field(min_length=4, max_length=8, description="短信验证码（6 位
 
 class RealNameOut(BaseModel):
     status: Literal["none", "verified"]
-    name: str | None = Field(None, description="脱敏姓名，如 *三")
-    id_number: str | None = Field(None, description="脱敏身份证号，如 110105********002X")
+    name: str | None = Field(default=None, description="脱敏姓名，如 *三")
+    id_number: str | None = Field(default=None, description="脱敏身份证号，如 110105********002X")
     verified_at: str | None = None
 
 
@@ -42,8 +42,8 @@ class UserOut(BaseModel):
     credit_score: int
     invite_code: str = Field(description="本人的邀请码")
     real_name: RealNameOut
-    membership: dict[str, str] | None = Field(None, description="会员信息（增长功能上线前为 null）")
-    merchant_verification: MerchantVerificationSummary | None = Field(None, description="仅商家账号有此字段")
+    membership: dict[str, str] | None = Field(default=None, description="会员信息（增长功能上线前为 null）")
+    merchant_verification: MerchantVerificationSummary | None = Field(default=None, description="仅商家账号有此字段")
     created_at: str
 
 
@@ -102,7 +102,7 @@ class OtpOut(BaseModel):
     sent: bool = True
     expires_in: int = Field(description="验证码有效期（秒）")
     resend_after_s: int = Field(description="多少秒后可再次获取")
-    dev_code: str | None = Field(None, description="仅本地阶段返回验证码本身")
+    dev_code: str | None = Field(default=None, description="仅本地阶段返回验证码本身")
 
 
 @route(
@@ -129,7 +129,7 @@ class RegisterIn(BaseModel):
     password: str = Password
     otp: str = OtpCode
     role: Literal["worker", "merchant"] = Field(description="注册角色；管理员账号不能通过接口注册")
-    invite_code: str | None = Field(None, max_length=16, description="邀请人的邀请码（可选）")
+    invite_code: str | None = Field(default=None, max_length=16, description="邀请人的邀请码（可选）")
 
 
 @route(
@@ -159,8 +159,8 @@ def register(ctx: RequestContext, body: RegisterIn) -> AuthOut:
 
 class LoginIn(BaseModel):
     phone: str = Phone
-    password: str | None = Field(None, max_length=128, description="密码（与 otp 二选一）")
-    otp: str | None = Field(None, max_length=8, description="purpose=login 的短信验证码（与 password 二选一）")
+    password: str | None = Field(default=None, max_length=128, description="密码（与 otp 二选一）")
+    otp: str | None = Field(default=None, max_length=8, description="purpose=login 的短信验证码（与 password 二选一）")
 
 
 @route(
@@ -200,7 +200,7 @@ def refresh(ctx: RequestContext, body: RefreshIn) -> AuthOut:
 
 
 class LogoutIn(BaseModel):
-    all_devices: bool = Field(False, description="同时退出所有设备")
+    all_devices: bool = Field(default=False, description="同时退出所有设备")
 
 
 class LogoutOut(BaseModel):

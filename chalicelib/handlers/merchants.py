@@ -94,8 +94,8 @@ def get_verification(ctx: RequestContext) -> VerificationOut:
 
 class QueueQuery(BaseModel):
     status: Literal["pending", "approved", "rejected"] = "pending"
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=2048)
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=2048)
 
 
 @route(

@@ -180,8 +180,9 @@ def decode_access_token(token: str) -> AccessClaims:
     iat, exp = claims.get("iat"), claims.get("exp")
     if not (isinstance(sub, str) and isinstance(role, str) and isinstance(fam, str)):
         raise _invalid()
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (sv, iat, exp)):
+    if not (_is_int(sv) and _is_int(iat) and _is_int(exp)):
         raise _invalid()
+    assert isinstance(sv, int) and isinstance(iat, int) and isinstance(exp, int)  # narrowed above, for mypy
     if role not in ALL_ROLES or exp - iat > MAX_ACCESS_TTL_S or exp <= iat:
         raise _invalid()
     now = clock.now_ts()
@@ -190,6 +191,10 @@ def decode_access_token(token: str) -> AccessClaims:
     if now >= exp:
         raise _expired()
     return AccessClaims(user_id=sub, role=role, sv=sv, family=fam, issued_at=iat, expires_at=exp)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _bearer(ctx: RequestContext) -> str | None:

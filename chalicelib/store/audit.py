@@ -24,8 +24,8 @@ class AuditItem(Item, discriminator="audit"):
     target_type = UnicodeAttribute()
     target_id = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
-    before = MapAttribute(null=True)
-    after = MapAttribute(null=True)
+    before: MapAttribute[str, Any] = MapAttribute(null=True)
+    after: MapAttribute[str, Any] = MapAttribute(null=True)
     request_id = UnicodeAttribute(null=True)
 
 

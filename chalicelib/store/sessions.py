@@ -63,7 +63,7 @@ def rotate(item: FamilyItem, new_hash: str, *, now_iso: str) -> bool:
         target.update(
             actions=[
                 FamilyItem.token_hash.set(new_hash),
-                FamilyItem.used_hashes.set(used),
+                FamilyItem.used_hashes.set(used),  # type: ignore[arg-type]  # pynamodb types lists by attribute class
                 FamilyItem.generation.set(generation + 1),
                 FamilyItem.rotated_at.set(now_iso),
             ],

@@ -9,9 +9,11 @@ Phones and ID numbers appear here only as blind indexes, masks and KMS envelopes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.store import audit as audit_store
@@ -68,7 +70,7 @@ class InviteCodeTaken(Exception):
     """The freshly drawn invite code already exists; draw another and retry."""
 
 
-def new_user_item(user_id: str, role: str, created_iso: str, **fields: object) -> UserItem:
+def new_user_item(user_id: str, role: str, created_iso: str, **fields: Any) -> UserItem:
     pk, sk = keys.user(user_id)
     g1pk, g1sk = keys.users_by_role(role, created_iso, user_id)
     return UserItem(
@@ -129,7 +131,7 @@ def create_user(user: UserItem) -> None:
 def set_password(user_id: str, password_hash: str, *, now_iso: str, bump_sv: bool) -> int:
     """Store a new password hash; with `bump_sv` every access token issued before stops working. Returns sv."""
     item = UserItem(*keys.user(user_id))
-    actions = [UserItem.password_hash.set(password_hash), UserItem.updated_at.set(now_iso)]
+    actions: list[Action] = [UserItem.password_hash.set(password_hash), UserItem.updated_at.set(now_iso)]
     if bump_sv:
         actions.append(UserItem.sv.add(1))
     try:
@@ -157,9 +159,9 @@ def set_status_with_audit(
     user_id: str, status: str, *, reason: str | None, now_iso: str, audit_entry: audit_store.AuditItem
 ) -> None:
     """Freeze or unfreeze, and write the desk's audit entry, in one transaction."""
-    actions = [UserItem.status.set(status), UserItem.updated_at.set(now_iso)]
+    actions: list[Action] = [UserItem.status.set(status), UserItem.updated_at.set(now_iso)]
     if status == "frozen":
-        actions += [UserItem.frozen_reason.set(reason), UserItem.frozen_at.set(now_iso)]
+        actions += [UserItem.frozen_reason.set(reason or ""), UserItem.frozen_at.set(now_iso)]
     else:
         actions += [UserItem.frozen_reason.remove(), UserItem.frozen_at.remove()]
     t = tx.Tx()
