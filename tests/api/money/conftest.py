@@ -18,26 +18,26 @@ def accounts(api):
     return AccountFactory(api)
 
 
+def credit_wallet(user_id: str, amount_fen: int) -> None:
+    """Credit a user's wallet as a settled deposit would (ledger-level, for tests of spending paths)."""
+    ref = next(_refs)
+    books.post(
+        [
+            L.Transfer(
+                id=f"deposit:test-{user_id}-{ref}",
+                debit=L.clearing("sandbox"),
+                credit=L.wallet(user_id),
+                amount=amount_fen,
+                code=L.Code.DEPOSIT,
+                memo="测试充值",
+            )
+        ]
+    )
+
+
 @pytest.fixture
 def fund():
-    """Credit a user's wallet as a settled deposit would (ledger-level, for tests of spending paths)."""
-
-    def _fund(user_id: str, amount_fen: int) -> None:
-        ref = next(_refs)
-        books.post(
-            [
-                L.Transfer(
-                    id=f"deposit:test-{user_id}-{ref}",
-                    debit=L.clearing("sandbox"),
-                    credit=L.wallet(user_id),
-                    amount=amount_fen,
-                    code=L.Code.DEPOSIT,
-                    memo="测试充值",
-                )
-            ]
-        )
-
-    return _fund
+    return credit_wallet
 
 
 _SANDBOX_KEYS: dict[str, str] = {}
@@ -73,14 +73,19 @@ def id_number(birth: str = "19900101") -> str:
     return body + check
 
 
+def make_verified(api, accounts, role: str = "worker", name: str = "张三"):
+    """A user who completed real-name verification (through the API)."""
+    user = accounts.make(role)
+    reply = api.post("/v1/me/real-name", {"name": name, "id_number": id_number()}, token=user.token)
+    assert reply.status in (200, 201), reply.body
+    return user
+
+
 @pytest.fixture
 def verified(api, accounts):
     """A worker who completed real-name verification as 张三 (through the API)."""
 
     def _verified(role: str = "worker", name: str = "张三"):
-        user = accounts.make(role)
-        reply = api.post("/v1/me/real-name", {"name": name, "id_number": id_number()}, token=user.token)
-        assert reply.status in (200, 201), reply.body
-        return user
+        return make_verified(api, accounts, role, name)
 
     return _verified
