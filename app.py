@@ -7,14 +7,18 @@ from chalicelib.handlers import (
     admin_finance,
     auth,
     claims,
+    credit,
     events,
     guarantee,
+    hall,
     me,
     merchants,
     notifications,
     payments,
     schedules,
     system,
+    task_review,
+    tasks,
     uploads,
     wallet,
     web,
@@ -37,8 +41,12 @@ app.register_blueprint(payments.bp)
 app.register_blueprint(withdrawals.bp)
 app.register_blueprint(guarantee.bp)
 app.register_blueprint(claims.bp)
+app.register_blueprint(tasks.bp)
+app.register_blueprint(task_review.bp)
+app.register_blueprint(hall.bp)
 app.register_blueprint(admin_finance.bp)
 app.register_blueprint(notifications.bp)
+app.register_blueprint(credit.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

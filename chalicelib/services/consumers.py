@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from chalicelib.services import (
+    credit,  # noqa: F401  (credit score from claim outcomes)
     finance,  # noqa: F401  (finance rollups from transfers)
+    hall,  # noqa: F401  (task hall entries follow free slots)
     notifications,  # noqa: F401  (money notifications)
 )

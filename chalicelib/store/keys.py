@@ -298,3 +298,15 @@ def notification(user_id: str, created_at: str, notification_id: str) -> tuple[s
 
 def notification_prefix(user_id: str) -> tuple[str, str]:
     return (f"USER#{user_id}", "NTF#")
+
+
+def credit_line(user_id: str, at: str, event: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", f"CREDIT#{at}#{event}")
+
+
+def credit_prefix(user_id: str) -> tuple[str, str]:
+    return (f"USER#{user_id}", "CREDIT#")
+
+
+def credit_marker(user_id: str, event: str) -> tuple[str, str]:
+    return (f"CREDIT#{user_id}#{event}", "DONE")
