@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.roles import Caller
-from chalicelib.handlers import web
+from chalicelib.handlers import openapi, web
 from tests.conftest import Api, _reset_caches
 from tests.unit.foundation.logcapture import log_lines
 
@@ -27,11 +27,18 @@ __all__ = ["bearer", "log_lines", "make_app"]
 
 
 def make_app(*blueprints: Blueprint) -> LocalChalice:
-    """An app wired like app.py (the same middleware), holding only the given blueprints."""
+    """An app wired like app.py (the same middleware), holding only the given blueprints.
+
+    Its routes are taken back out of `web.ROUTES`, the registry of the product's routes that other tests walk
+    (the BOLA matrix): every test module is imported at collection, so test routes would otherwise show up
+    there in every worker.
+    """
     app = LocalChalice(app_name="taskhall", configure_logs=False)
     app.register_middleware(web.http_middleware, "http")
     for bp in blueprints:
         app.register_blueprint(bp)
+    ours = {id(spec) for _, spec in openapi.registered(app)}
+    web.ROUTES[:] = [spec for spec in web.ROUTES if id(spec) not in ours]
     return app
 
 

@@ -193,3 +193,7 @@ def test_operation_ids_stay_unique_when_views_share_a_name():
     validate(doc)
     op_ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
     assert sorted(op_ids) == ["get_t_two", "show"]
+
+
+def test_test_only_routes_are_not_in_the_product_route_registry():
+    assert not [spec.path for spec in web.ROUTES if spec.path.startswith("/t/")]
