@@ -31,8 +31,9 @@ JSON_CT = "application/json; charset=utf-8"
 
 def not_found_body(request_id: str) -> bytes:
     """The body of `infra.template.gateway_responses()`, with `$context.requestId` filled in."""
-    body = {"error": {"code": "NOT_FOUND", "message": "接口不存在", "details": {}}, "request_id": request_id}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    from chalicelib.handlers.web import route_not_found_body
+
+    return json.dumps(route_not_found_body(request_id), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class RouteNotFound(local.LocalGatewayException):
@@ -80,6 +81,11 @@ class ApiRequestHandler(local.ChaliceRequestHandler):
         sys.stderr.write(f"{self.command} {self.path} -> {code_value}\n")
 
 
+class _Server(local.ThreadedHTTPServer):
+    # socketserver's default backlog is 5: a burst of concurrent clients (the e2e races) got connection resets.
+    request_queue_size = 128
+
+
 def load_app(stage: str, project_dir: Path = ROOT) -> tuple[Any, Any]:
     """The Chalice config and app for `stage`, loaded the way `chalice local` loads them (stage env applied)."""
     from chalice.cli.factory import CLIFactory
@@ -100,7 +106,7 @@ class ApiServer:
         local.CustomLocalChalice.__bases__ = (local.LocalChalice, app_obj.__class__)
         app_obj.__class__ = local.CustomLocalChalice
         handler = functools.partial(ApiRequestHandler, app_object=app_obj, config=config)
-        self.httpd = local.ThreadedHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.host, self.port = self.httpd.server_address[:2]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="api", daemon=True)
 

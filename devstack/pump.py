@@ -68,7 +68,8 @@ class StreamSource:
 class _Shard:
     shard_id: str
     parent_id: str | None
-    iterator: str | None
+    fetched_to: str | None = None  # sequence number of the last record read into `buffer`
+    closed: bool = False  # GetRecords gave no next iterator: the shard is closed and read to its end
     buffer: list[dict[str, Any]] = field(default_factory=list)  # fetched, not yet checkpointed
     failing_seq: str | None = None  # the head record that keeps failing
     attempts: int = 0  # failed invocations with `failing_seq` at the head (bisect halvings excluded)
@@ -274,12 +275,8 @@ class Pump:
         desc = self._streams.describe_stream(StreamArn=self.stream.stream_arn)["StreamDescription"]
         for shard in desc.get("Shards", []):
             sid = shard["ShardId"]
-            if sid in self._shards:
-                continue
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=self.stream.stream_arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            self._shards[sid] = _Shard(sid, shard.get("ParentShardId"), iterator, limit=self.stream.batch_size)
+            if sid not in self._shards:
+                self._shards[sid] = _Shard(sid, shard.get("ParentShardId"), limit=self.stream.batch_size)
         self._shards_seen_at = time.monotonic()
 
     def _lambda_record(self, raw: dict[str, Any]) -> dict[str, Any]:
@@ -307,14 +304,33 @@ class Pump:
         }
 
     def _fill(self, shard: _Shard) -> None:
+        """Read new records into the buffer, from a fresh iterator positioned after the last one read.
+
+        Iterators are not kept between polls: AWS expires them after 15 minutes, and moto orphans them
+        whenever a transaction is cancelled (it restores a deep copy of the table, stream shard included,
+        so an old iterator keeps reading a shard that no longer grows).
+        """
         assert self.stream is not None
-        while shard.iterator and len(shard.buffer) < self.stream.batch_size:
-            resp = self._streams.get_records(ShardIterator=shard.iterator, Limit=self.stream.batch_size)
-            shard.iterator = resp.get("NextShardIterator")
-            records = resp.get("Records", [])
+        if shard.closed or len(shard.buffer) >= self.stream.batch_size:
+            return
+        if shard.fetched_to is None:
+            position = {"ShardIteratorType": "TRIM_HORIZON"}
+        else:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.fetched_to}
+        iterator: str | None = self._streams.get_shard_iterator(
+            StreamArn=self.stream.stream_arn, ShardId=shard.shard_id, **position
+        )["ShardIterator"]
+        while iterator and len(shard.buffer) < self.stream.batch_size:
+            resp = self._streams.get_records(ShardIterator=iterator, Limit=self.stream.batch_size)
+            iterator = resp.get("NextShardIterator")
+            records = [self._lambda_record(r) for r in resp.get("Records", [])]
+            if records:
+                shard.buffer.extend(records)
+                shard.fetched_to = records[-1]["dynamodb"]["SequenceNumber"]
+            if iterator is None:
+                shard.closed = True
             if not records:
                 return
-            shard.buffer.extend(self._lambda_record(r) for r in records)
 
     def _send_on_failure(self, shard: _Shard, batch: list[dict[str, Any]], function_error: bool) -> None:
         assert self.stream is not None
@@ -419,7 +435,7 @@ class Pump:
                 continue  # Lambda finishes a parent shard before its children
             d, f = self._shard_step(shard)
             delivered, failed = delivered + d, failed + f
-            if shard.iterator is None and not shard.buffer:
+            if shard.closed and not shard.buffer:
                 del self._shards[sid]  # closed and fully processed
         return delivered, failed
 
