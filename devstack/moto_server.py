@@ -61,6 +61,9 @@ class LockedMotoServer(ThreadedMotoServer):
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
         self.lock = threading.Lock()
+        from devstack import moto_patches
+
+        moto_patches.install()  # transactions back up only the items they touch (docs/decisions/0004)
 
         self._start_error: BaseException | None = None
 

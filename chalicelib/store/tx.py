@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -117,6 +118,9 @@ class Tx:
                 delete_items=[kw for _, kw in self._ops["delete"]],
                 put_items=[kw for _, kw in self._ops["put"]],
                 update_items=[kw for _, kw in self._ops["update"]],
+                # botocore retries a request whose answer was lost (timeout, reset); with the same token
+                # DynamoDB applies it once instead of failing the retry's conditions (moto ignores it).
+                client_request_token=uuid.uuid4().hex,
             )
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []

@@ -51,8 +51,9 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 class Http:
     """JSON over real HTTP to the local API (urllib: nothing that moto's in-process mocks could intercept)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 30) -> None:
         self.base_url = base_url
+        self.timeout_s = timeout_s
 
     def request(
         self,
@@ -73,7 +74,7 @@ class Http:
             data = data.encode("utf-8")
         req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=hdrs)
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 return Reply(resp.status, dict(resp.headers), resp.read())
         except urllib.error.HTTPError as err:
             return Reply(err.code, dict(err.headers), err.read())
