@@ -216,3 +216,22 @@ def review_claims(ctx: RequestContext, task_id: str, body: BatchReviewIn) -> Bat
 def list_task_claims(ctx: RequestContext, task_id: str, query: ClaimListQuery) -> Page[ClaimOut]:
     items, nxt = claims.task_claims(ctx.caller, task_id, query.status, limit=query.limit, page_cursor=query.cursor)
     return Page[ClaimOut](items=[_out(v) for v in items], next_cursor=nxt)
+
+
+class RateMerchantIn(BaseModel):
+    rating: int = Field(ge=1, le=5, description="对商家的评分 1–5")
+
+
+@route(
+    bp,
+    "/v1/claims/{claim_id}/rate-merchant",
+    "POST",
+    summary="结算后评价商家（每个领取一次）",
+    tags=["hall"],
+    auth=("worker",),
+    body=RateMerchantIn,
+    response=ClaimOut,
+    errors=(409,),
+)
+def rate_merchant(ctx: RequestContext, claim_id: str, body: RateMerchantIn) -> ClaimOut:
+    return _out(claims.rate_merchant(ctx.caller, claim_id, body.rating))

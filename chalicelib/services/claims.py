@@ -545,3 +545,29 @@ def get_claim(caller: Caller, claim_id: str) -> ClaimView:
     if c is None or caller.id not in (c.worker_id, c.merchant_id):
         raise NotFound("CLAIM_NOT_FOUND", "领取记录不存在")
     return view(c)
+
+
+def rate_merchant(caller: Caller, claim_id: str, rating: int) -> ClaimView:
+    """The worker rates the merchant (1–5) once, after the claim settled (accepted or finally rejected)."""
+    c = _load_for_worker(caller, claim_id)
+    if not c.settled_at or c.status not in (T.ClaimStatus.ACCEPTED, T.ClaimStatus.REJECTED):
+        raise Conflict("NOT_SETTLED", "任务结算后才能评价商家")
+    if not 1 <= rating <= 5:
+        raise Invalid({"rating": "评分应为 1–5"})
+    pk, sk = store.keys.claim_item(claim_id)
+
+    def set_rating(t: tx.Tx) -> None:
+        t.update(
+            ClaimItem(PK=pk, SK=sk),
+            [ClaimItem.merchant_rating.set(rating)],
+            label="claim",
+            condition=ClaimItem.merchant_rating.does_not_exist(),
+        )
+
+    try:
+        _post_with_labels([], [set_rating, merchant_stats.rating_ops(c.merchant_id, rating)])
+    except Conflict:
+        raise Conflict("ALREADY_RATED", "你已评价过该商家") from None
+    updated = store.get(claim_id)
+    assert updated is not None
+    return view(updated)

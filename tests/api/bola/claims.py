@@ -50,3 +50,15 @@ CASES = {
         exempt="a published task is open to every eligible worker; merchants get 403 (test_claim_lifecycle)"
     ),
 }
+
+
+def _settled_for_worker(world: World) -> Made:
+    merchant, worker, _, claim_id = _claimed(world)
+    world.api.post(f"/v1/claims/{claim_id}/proof", {"text": "万达店"}, token=worker.token)
+    world.api.post(f"/v1/claims/{claim_id}/accept", {}, token=merchant.token)
+    return Made({"claim_id": claim_id}, worker)
+
+
+CASES[("POST", "/v1/claims/{claim_id}/rate-merchant")] = Case(
+    make=_settled_for_worker, wrong_roles=("merchant",), body={"rating": 5}
+)

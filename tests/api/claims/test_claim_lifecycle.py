@@ -156,3 +156,20 @@ def test_lists_and_batch_review(api, accounts, publish):
     ]
     listed = api.get(f"/v1/tasks/{task_id}/claims?status=accepted", token=m.token).json["items"]
     assert sorted(c["id"] for c in listed) == sorted(cids[:2])
+
+
+def test_worker_rates_the_merchant_once_after_settlement(api, accounts, publish):
+    from chalicelib.store import merchant_stats
+
+    m, w = accounts.make("merchant"), accounts.make("worker")
+    task_id = publish(m.id, slots=1)
+    cid = claim(api, w, task_id).json["id"]
+    prove(api, w, cid)
+    early = api.post(f"/v1/claims/{cid}/rate-merchant", {"rating": 5}, token=w.token)
+    assert early.status == 409 and early.code == "NOT_SETTLED"
+    api.post(f"/v1/claims/{cid}/accept", {}, token=m.token)
+    assert api.post(f"/v1/claims/{cid}/rate-merchant", {"rating": 4}, token=w.token).status == 200
+    twice = api.post(f"/v1/claims/{cid}/rate-merchant", {"rating": 1}, token=w.token)
+    assert twice.status == 409 and twice.code == "ALREADY_RATED"
+    stats = merchant_stats.get(m.id)
+    assert (stats.average_rating, stats.reviewed_count, stats.reject_rate) == (4.0, 1, 0.0)
