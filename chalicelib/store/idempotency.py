@@ -8,6 +8,7 @@ it can be retried with the same key. Records live in the main table as `IDEM#<ha
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -65,13 +66,9 @@ class _FallbackContext:
     """
 
     def __init__(self, budget_ms: int) -> None:
-        import time
-
         self._deadline = time.monotonic() * 1000 + budget_ms
 
     def get_remaining_time_in_millis(self) -> int:
-        import time
-
         return max(0, int(self._deadline - time.monotonic() * 1000))
 
 
