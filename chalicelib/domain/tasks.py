@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from chalicelib.domain.errors import Conflict, Forbidden
 
@@ -246,3 +248,115 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 def credit_after(score: int, delta: int) -> int:
     return max(CREDIT_MIN, min(CREDIT_MAX, score + delta))
+
+
+# ---------------------------------------------------------------- drafts (docs/decisions/0060)
+
+STEP_RANGE = (2, 200)  # characters per step
+PROOF_TEXT_MAX = 200
+PROOF_IMAGES_MAX = 9
+GPS_RADIUS_RANGE_M = (50, 5_000)
+MIN_CREDIT_RANGE = (CREDIT_MIN, CREDIT_MAX)
+MIN_LISTING_S = 3600  # a task must stay listable for at least an hour after it is saved or submitted
+MAX_LISTING_S = 180 * 86400
+GPS_REQUIRED = frozenset({"promotion"})  # 地推 is proven by a check-in inside the geofence
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything a merchant writes on a task, as the rules see it."""
+
+    title: str
+    description: str
+    category: str
+    steps: tuple[str, ...]
+    proof: dict[str, Any]  # {text?, images_min?, gps?: {lat, lng, radius_m}, order_no?}
+    reward_fen: int
+    slots: int
+    claim_ttl_s: int
+    review_ttl_s: int
+    ends_at: datetime
+    eligibility: dict[str, Any]  # {min_credit?, regions?, new_workers_only?, premium_pool?}
+
+
+def _within(value: int, bounds: tuple[int, int]) -> bool:
+    return bounds[0] <= value <= bounds[1]
+
+
+def _span(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} 天"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} 小时"
+    return f"{seconds // 60} 分钟"
+
+
+def draft_problems(d: Draft, now: datetime) -> dict[str, str]:
+    """Field → what to fix (Chinese), for every rule the draft breaks; empty when it may be saved/submitted."""
+    from chalicelib.domain.identity import PROVINCE_CODES
+
+    out: dict[str, str] = {}
+    if not _within(len(d.title.strip()), TITLE_RANGE):
+        out["title"] = f"标题长度应为 {TITLE_RANGE[0]}–{TITLE_RANGE[1]} 个字"
+    if not _within(len(d.description.strip()), DESCRIPTION_RANGE):
+        out["description"] = f"任务说明长度应为 {DESCRIPTION_RANGE[0]}–{DESCRIPTION_RANGE[1]} 个字"
+    if d.category not in CATEGORIES:
+        out["category"] = "任务类型应为：" + "、".join(f"{c}（{CATEGORY_LABELS[c]}）" for c in CATEGORIES)
+    if not _within(len(d.steps), STEPS_RANGE):
+        out["steps"] = f"请填写 {STEPS_RANGE[0]}–{STEPS_RANGE[1]} 个操作步骤"
+    for i, step in enumerate(d.steps):
+        if not _within(len(step.strip()), STEP_RANGE):
+            out[f"steps.{i}"] = f"每个步骤 {STEP_RANGE[0]}–{STEP_RANGE[1]} 个字"
+    out.update(_proof_problems(d.proof, d.category))
+    if d.reward_fen < MIN_REWARD_FEN:
+        out["reward_fen"] = f"单个名额奖励不能低于 {MIN_REWARD_FEN} 分（¥{MIN_REWARD_FEN / 100:.2f}）"
+    elif d.reward_fen > MAX_REWARD_FEN:
+        out["reward_fen"] = f"单个名额奖励不能超过 {MAX_REWARD_FEN} 分（¥{MAX_REWARD_FEN // 100}）"
+    if not _within(d.slots, SLOTS_RANGE):
+        out["slots"] = f"名额数应为 {SLOTS_RANGE[0]}–{SLOTS_RANGE[1]:,}"
+    if not _within(d.claim_ttl_s, CLAIM_TTL_RANGE_S):
+        lo, hi = (_span(s) for s in CLAIM_TTL_RANGE_S)
+        out["claim_ttl_s"] = f"领取后完成时限应为 {lo}至 {hi}（单位：秒）"
+    if not _within(d.review_ttl_s, REVIEW_TTL_RANGE_S):
+        lo, hi = (_span(s) for s in REVIEW_TTL_RANGE_S)
+        out["review_ttl_s"] = f"审核时限应为 {lo}至 {hi}（单位：秒）"
+    if d.ends_at.tzinfo is None:
+        out["ends_at"] = "结束时间必须带时区，例如 2026-11-25T08:00:00Z"
+    else:
+        left = (d.ends_at - now).total_seconds()
+        if left < MIN_LISTING_S:
+            out["ends_at"] = f"结束时间至少要在 {_span(MIN_LISTING_S)}之后"
+        elif left > MAX_LISTING_S:
+            out["ends_at"] = f"结束时间不能晚于 {_span(MAX_LISTING_S)}之后"
+    elig = d.eligibility
+    min_credit = elig.get("min_credit")
+    if min_credit is not None and not _within(int(min_credit), MIN_CREDIT_RANGE):
+        out["eligibility.min_credit"] = f"信用分门槛应为 {MIN_CREDIT_RANGE[0]}–{MIN_CREDIT_RANGE[1]}"
+    regions = list(elig.get("regions") or [])
+    bad = [r for r in regions if r not in PROVINCE_CODES]
+    if bad:
+        out["eligibility.regions"] = f"地区应为 2 位省级行政区划代码（如 11 北京、31 上海），无效：{'、'.join(bad[:5])}"
+    elif len(set(regions)) != len(regions):
+        out["eligibility.regions"] = "地区不能重复"
+    return out
+
+
+def _proof_problems(proof: dict[str, Any], category: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    text = proof.get("text")
+    if text is not None and not _within(len(str(text).strip()), (1, PROOF_TEXT_MAX)):
+        out["proof.text"] = f"提交说明要求应为 1–{PROOF_TEXT_MAX} 个字"
+    images = proof.get("images_min")
+    if images is not None and not _within(int(images), (0, PROOF_IMAGES_MAX)):
+        out["proof.images_min"] = f"截图数量要求应为 0–{PROOF_IMAGES_MAX} 张"
+    gps = proof.get("gps")
+    if gps is not None:
+        if not (-90 <= float(gps["lat"]) <= 90 and -180 <= float(gps["lng"]) <= 180):
+            out["proof.gps"] = "定位坐标不正确"
+        if not _within(int(gps["radius_m"]), GPS_RADIUS_RANGE_M):
+            out["proof.gps.radius_m"] = f"打卡范围应为 {GPS_RADIUS_RANGE_M[0]}–{GPS_RADIUS_RANGE_M[1]} 米"
+    elif category in GPS_REQUIRED:
+        out["proof.gps"] = "地推任务需要设置打卡地点（lat、lng、radius_m），用户须在范围内定位提交"
+    if not (text or images or gps or proof.get("order_no")):
+        out.setdefault("proof", "请至少设置一项提交要求：文字说明、截图、定位打卡或订单号")
+    return out

@@ -63,6 +63,10 @@ class TaskItem(Item, discriminator="task"):
     abandoned_count = NumberAttribute(default=0)
     spent_fen = NumberAttribute(default=0)  # rewards + fees paid out of escrow
     submit_seconds_total = NumberAttribute(default=0)  # for the average time to submit
+    # Task lifecycle (services/tasks.py): funding rounds so each escrow-fund transfer id is deterministic,
+    # and the soft content-screen flags the desk should look at first.
+    fund_seq = NumberAttribute(default=0)
+    screen_flags = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class ClaimItem(Item, discriminator="claim"):
