@@ -9,7 +9,7 @@ closed — so escrow always covers what open claims can still earn, and nothing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -124,6 +124,7 @@ def claim(caller: Caller, task_id: str, *, device_id: str | None, source_ip: str
         claimed_at=now_iso,
         deadline_at=due,
         updated_at=now_iso,
+        task_title=task.title,
         device_hash=crypto.blind_index("device", device_id) if device_id else None,
         ip_hash=crypto.blind_index("ip", source_ip) if source_ip and source_ip != "0.0.0.0" else None,  # noqa: S104
         **store.index_attrs(claim_id, caller.id, task_id, T.ClaimStatus.CLAIMED, now_iso, due),
@@ -399,15 +400,12 @@ def accept(caller: Caller | None, claim_id: str, *, rating: int | None = None, b
     if c is None or (caller is not None and c.merchant_id != caller.id):
         raise NotFound("CLAIM_NOT_FOUND", "领取记录不存在")
     T.claim_transition("accept", c.status)
-    _settle(c, rating=rating, by=by)
-    updated = store.get(claim_id)
-    assert updated is not None
-    return view(updated)
+    settled_at = _settle(c, rating=rating, by=by)
+    return replace(view(c), status=T.ClaimStatus.ACCEPTED, settled_at=settled_at, rating=rating, deadline_at=None)
 
 
-def _settle(c: ClaimItem, *, rating: int | None, by: str) -> None:
-    task = task_store.get_task(c.task_id)
-    title = task.title if task else ""
+def _settle(c: ClaimItem, *, rating: int | None, by: str) -> str:
+    title = c.task_title or ""
     now = clock.now()
     now_iso = _iso(now)
     reward, fee = int(c.reward_fen), int(c.fee_fen)
@@ -449,6 +447,7 @@ def _settle(c: ClaimItem, *, rating: int | None, by: str) -> None:
         merchant_stats.review_ops(c.merchant_id, review_s=review_s, rejected=False),
     ]
     _post_with_labels(transfers, ops, aux={L.wallet(c.merchant_id): {"escrowed": -(reward + fee)}})
+    return now_iso
 
 
 def reject(caller: Caller, claim_id: str, reason: str) -> ClaimView:
@@ -474,9 +473,7 @@ def reject(caller: Caller, claim_id: str, reason: str) -> ClaimView:
         merchant_stats.review_ops(c.merchant_id, review_s=review_s, rejected=True),
     ]
     _post_with_labels([], ops)
-    updated = store.get(claim_id)
-    assert updated is not None
-    return view(updated)
+    return replace(view(c), status=T.ClaimStatus.REJECTED, reject_reason=reason, deadline_at=window_end)
 
 
 @dataclass(frozen=True)

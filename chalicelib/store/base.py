@@ -80,6 +80,14 @@ class Item(Model):
     gsi2 = GSI2()
     gsi3 = GSI3()
 
+    @classmethod
+    def _get_connection(cls) -> Any:
+        """One connection (one botocore client) for every entity: they share the table, keys and indexes.
+
+        pynamodb would otherwise build a client per model class — dozens of clients, each costing start-up
+        time on first use and its own connection pool."""
+        return Model._get_connection.__func__(Item)  # type: ignore[attr-defined]
+
 
 def reset_connections() -> None:
     """Forget pynamodb's cached connection (tests switch endpoints)."""

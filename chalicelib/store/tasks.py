@@ -89,6 +89,7 @@ class ClaimItem(Item, discriminator="claim"):
     rating = NumberAttribute(null=True)  # merchant's rating of the worker
     merchant_rating = NumberAttribute(null=True)  # worker's rating of the merchant
     accepted_by = UnicodeAttribute(null=True)  # merchant | auto | dispute
+    task_title = UnicodeAttribute(null=True)  # copied at claim time: statements and notifications need no task read
 
 
 class WorkerGuard(Item, discriminator="claim_guard"):
