@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from chalicelib.services import (
-    credit,  # noqa: F401  (credit score from claim outcomes)
-    finance,  # noqa: F401  (finance rollups from transfers)
-    hall,  # noqa: F401  (task hall entries follow free slots)
-    notifications,  # noqa: F401  (money notifications)
+from chalicelib.services import (  # noqa: F401 - imported for their registrations
+    completion,  # tasks complete when every slot is settled
+    credit,  # credit score from claim outcomes
+    finance,  # finance rollups from transfers
+    hall,  # task hall entries follow free slots
+    notifications,  # money notifications
 )

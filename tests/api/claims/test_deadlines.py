@@ -53,3 +53,20 @@ def test_sweep_is_bounded_and_continues_next_run(api, accounts, publish, clock, 
     assert sweep.sweep_deadlines()["expired"] == 1
     assert sweep.sweep_deadlines()["expired"] == 0
     assert get_task(task_id, consistent=True).slots_left == 3
+
+
+def test_task_completes_when_every_slot_is_settled(api, accounts, publish):
+    from chalicelib.domain import ledger as L
+    from tests.conftest import feed_stream
+
+    m = accounts.make("merchant")
+    w1, w2 = accounts.make("worker"), accounts.make("worker")
+    task_id = publish(m.id, slots=2)
+    for w in (w1, w2):
+        cid = claim(api, w, task_id).json["id"]
+        prove(api, w, cid)
+        api.post(f"/v1/claims/{cid}/accept", {}, token=m.token)
+        feed_stream()
+    t = get_task(task_id, consistent=True)
+    assert t.status == "completed" and t.closed_at
+    assert books.get_balances([L.escrow(task_id)])[L.escrow(task_id)].available == 0
