@@ -173,3 +173,31 @@ def test_worker_rates_the_merchant_once_after_settlement(api, accounts, publish)
     assert twice.status == 409 and twice.code == "ALREADY_RATED"
     stats = merchant_stats.get(m.id)
     assert (stats.average_rating, stats.reviewed_count, stats.reject_rate) == (4.0, 1, 0.0)
+
+
+def test_illegal_claim_transitions_are_409_with_a_stable_code(api, accounts, publish):
+    m, w = accounts.make("merchant"), accounts.make("worker")
+    task_id = publish(m.id, slots=3)
+    cid = claim(api, w, task_id).json["id"]
+    # claimed: cannot be accepted or rejected yet
+    assert api.post(f"/v1/claims/{cid}/accept", {}, token=m.token).code == "CLAIM_STATE_CONFLICT"
+    assert api.post(f"/v1/claims/{cid}/reject", {"reason": "不合格的"}, token=m.token).code == "CLAIM_STATE_CONFLICT"
+    prove(api, w, cid)
+    # submitted: cannot be proved again or abandoned
+    assert prove(api, w, cid).code == "CLAIM_STATE_CONFLICT"
+    assert api.post(f"/v1/claims/{cid}/abandon", token=w.token).code == "CLAIM_STATE_CONFLICT"
+    api.post(f"/v1/claims/{cid}/accept", {}, token=m.token)
+    # accepted: final
+    for reply in (
+        api.post(f"/v1/claims/{cid}/reject", {"reason": "不合格的"}, token=m.token),
+        api.post(f"/v1/claims/{cid}/accept", {}, token=m.token),
+        api.post(f"/v1/claims/{cid}/abandon", token=w.token),
+        prove(api, w, cid),
+    ):
+        assert reply.status == 409 and reply.code == "CLAIM_STATE_CONFLICT", reply.body
+    w2 = accounts.make("worker")
+    c2 = claim(api, w2, task_id).json["id"]
+    api.post(f"/v1/claims/{c2}/abandon", token=w2.token)
+    # abandoned: final, and the same worker cannot claim the task again
+    assert prove(api, w2, c2).code == "CLAIM_STATE_CONFLICT"
+    assert claim(api, w2, task_id).code == "ALREADY_CLAIMED"
