@@ -105,6 +105,18 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         self._post(batch)
 
+    @rule(task=st.sampled_from(TASKS), merchant=st.sampled_from(USERS), amount=st.integers(1, 10_000))
+    def refund_escrow(self, task: str, merchant: str, amount: int) -> None:
+        """A cancelled/ended task or an unpaid claim gives escrow back to the merchant's wallet."""
+        t = L.Transfer(
+            id=self._next("refund"),
+            debit=L.escrow(task),
+            credit=L.wallet(merchant),
+            amount=amount,
+            code=L.Code.ESCROW_REFUND,
+        )
+        self._post([t])
+
     @rule(user=st.sampled_from(USERS), amount=st.integers(1, 20_000))
     def hold_withdrawal(self, user: str, amount: int) -> None:
         t = L.Transfer(
