@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 from collections.abc import Iterator
@@ -85,11 +86,8 @@ class Reply:
             return None
 
 
-class Api:
-    """Thin JSON helper over chalice.test.Client."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
+class JsonClient(abc.ABC):
+    """JSON requests with a bearer token; subclasses send them (`_send`) in-process or over HTTP."""
 
     def request(
         self,
@@ -106,10 +104,10 @@ class Api:
             hdrs["Authorization"] = f"Bearer {token}"
         hdrs.update(headers or {})
         data: Any = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        resp = self._client.http.request(method, path, headers=hdrs, body=data)
-        from requests.structures import CaseInsensitiveDict
+        return self._send(method, path, hdrs, data)
 
-        return Reply(resp.status_code, CaseInsensitiveDict(resp.headers), resp.body or b"")
+    @abc.abstractmethod
+    def _send(self, method: str, path: str, headers: dict[str, str], data: Any) -> Reply: ...
 
     def get(self, path: str, **kw: Any) -> Reply:
         return self.request("GET", path, **kw)
@@ -125,6 +123,19 @@ class Api:
 
     def delete(self, path: str, **kw: Any) -> Reply:
         return self.request("DELETE", path, **kw)
+
+
+class Api(JsonClient):
+    """JSON helper over chalice.test.Client (in-process)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _send(self, method: str, path: str, headers: dict[str, str], data: Any) -> Reply:
+        from requests.structures import CaseInsensitiveDict
+
+        resp = self._client.http.request(method, path, headers=headers, body=data)
+        return Reply(resp.status_code, CaseInsensitiveDict(resp.headers), resp.body or b"")
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ restores everything afterwards, so tests elsewhere keep their in-process moto. E
 from __future__ import annotations
 
 import collections
-import json
 import os
 import time
 import urllib.error
@@ -35,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Reply, _reset_caches
+from tests.conftest import JsonClient, Reply, _reset_caches
 
 REGION = "cn-north-1"
 STAGE = "local"
@@ -48,51 +47,22 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-class Http:
+class Http(JsonClient):
     """JSON over real HTTP to the local API (urllib: nothing that moto's in-process mocks could intercept)."""
 
     def __init__(self, base_url: str, timeout_s: float = 30) -> None:
         self.base_url = base_url
         self.timeout_s = timeout_s
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        raw: bytes | str | None = None,
-    ) -> Reply:
-        hdrs = {"Content-Type": "application/json"}
-        if token:
-            hdrs["Authorization"] = f"Bearer {token}"
-        hdrs.update(headers or {})
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    def _send(self, method: str, path: str, headers: dict[str, str], data: Any) -> Reply:
         if isinstance(data, str):
             data = data.encode("utf-8")
-        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=hdrs)
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 return Reply(resp.status, dict(resp.headers), resp.read())
         except urllib.error.HTTPError as err:
             return Reply(err.code, dict(err.headers), err.read())
-
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("POST", path, body, **kw)
-
-    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("PATCH", path, body, **kw)
-
-    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("PUT", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Reply:
-        return self.request("DELETE", path, **kw)
 
 
 @dataclass
