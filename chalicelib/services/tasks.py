@@ -354,6 +354,8 @@ def _fund_and_publish(task: TaskItem, *, from_status: str, audit_entry: audit_st
     except Conflict as err:
         if err.code == "INSUFFICIENT_BALANCE":
             return None
+        if err.code == "TRANSFER_ID_REUSED":  # a concurrent publish funded this round (at another rate)
+            raise _state_conflict() from None
         raise
     if posted.replayed:  # a concurrent publish of the same task funded this round first
         raise _state_conflict()
@@ -388,8 +390,8 @@ def approve(actor: Caller, task_id: str, *, request_id: str | None) -> Published
             "task.approve",
             "task",
             task_id,
-            before={"status": task.status},
-            after={"status": after},
+            before={"status": str(task.status)},
+            after={"status": str(after)},
             request_id=request_id,
         )
 
@@ -426,8 +428,8 @@ def reject(actor: Caller, task_id: str, reason: str, *, request_id: str | None) 
         "task",
         task_id,
         reason=reason,
-        before={"status": task.status},
-        after={"status": target},
+        before={"status": str(task.status)},
+        after={"status": str(target)},
         request_id=request_id,
     )
     lifecycle.commit([op, lambda t: audit_store.add_to(t, entry)], {"task": _state_conflict()})
@@ -573,7 +575,11 @@ def add_slots(caller: Caller, task_id: str, add: int) -> TaskView:
             )
         except _Retry:
             continue
-        if posted.replayed:  # another top-up took this funding round first
+        except Conflict as err:
+            if err.code == "TRANSFER_ID_REUSED":  # another top-up took this funding round first
+                continue
+            raise
+        if posted.replayed:  # another top-up of the same size took this funding round first
             continue
         logger.info("task slots added", extra={"task_id": task_id, "added": add, "escrow_fen": amount})
         return view(_load_own(caller, task_id))

@@ -4,8 +4,9 @@ the desk's review queue, the task-end deadline index, and the desk's per-categor
 Index attributes move with the status, in the same update (docs/decisions/0060-task-lifecycle-and-escrow.md):
 - GSI1 `MERCHANT#<id>#TASKS` / `<status>#<created>#<id>` always (the merchant's lists by status);
 - GSI3 `REVIEW#TASK` / `<submitted>#<id>` only while pending review;
-- GSI3 `DUE#<yyyymmddhh of ends_at>` / `<ends_at>#<id>` only while published or paused (the deadline sweep ends
-  the task at `ends_at`; a task is never in review and live at once, so one index serves both).
+- GSI3 `DUE#<yyyymmddhh of ends_at>` / `<ends_at>#<id>` only while published or paused (the deadline sweep,
+  services/sweep.py, ends the task at `ends_at`; a task is never in review and live at once, so one index
+  serves both).
 """
 
 from __future__ import annotations
@@ -133,13 +134,6 @@ def _modified() -> Conflict:
 def review_queue(**kwargs: Any) -> Any:
     """Tasks waiting for the desk, oldest submission first (pass limit / page_size / last_evaluated_key)."""
     return TaskItem.gsi3.query(keys.task_review_queue(), scan_index_forward=True, **kwargs)
-
-
-def due_tasks(hour: str, until_iso: str, limit: int) -> list[TaskItem]:
-    """Published or paused tasks whose `ends_at` is in UTC hour `hour` (yyyymmddhh) and not after `until_iso`."""
-    return list(
-        TaskItem.gsi3.query(keys.due_bucket(hour), TaskItem.GSI3SK <= f"{until_iso}#~", limit=limit, page_size=limit)
-    )
 
 
 # ---------------------------------------------------------------- fee rates
