@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 TIME_COST = 2
 MEMORY_COST_KIB = 65536
@@ -24,6 +25,8 @@ TEST_COST_ENV = "TASKHALL_TEST_ARGON2"
 
 @lru_cache(maxsize=4)
 def _hasher(fast: bool) -> PasswordHasher:
+    from argon2 import PasswordHasher  # imported on first use (cffi bindings): only sign-in routes need it
+
     if fast:
         return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     return PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, parallelism=PARALLELISM)
@@ -43,6 +46,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str, password: str) -> tuple[bool, bool]:
     """(matches, needs_rehash). A hash in an unknown format is a mismatch, never an exception to the caller."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     ph = hasher()
     try:
         ph.verify(stored_hash, password)

@@ -27,8 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 from chalicelib.adapters import clock, ids, secrets
 from chalicelib.adapters.log import logger
 from chalicelib.domain.errors import Unauthorized
@@ -150,11 +148,15 @@ def issue_access_token(user_id: str, role: str, sv: int, family: str) -> str:
         "iat": now,
         "exp": now + ACCESS_TTL_S,
     }
+    import jwt  # imported on first use: PyJWT loads `cryptography`, which the cold start should not pay for
+
     return jwt.encode(claims, _jwt_key(), algorithm=ALGORITHM, headers={"typ": "JWT"})
 
 
 def decode_access_token(token: str) -> AccessClaims:
     """Verify signature, algorithm, issuer, audience and lifetime; raise 401 TOKEN_INVALID / TOKEN_EXPIRED."""
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM:  # belt and braces: `algorithms=` below already pins it

@@ -21,11 +21,7 @@ from tests.unit.foundation.importprobe import HEAVY
 PROBE = Path(__file__).with_name("importprobe.py")
 
 # Imported at load by other features today; reported to their owners. strict: the mark must go once fixed.
-KNOWN = {
-    "jwt": "chalicelib.services.sessions imports PyJWT at module level (handlers.auth → services.accounts)",
-    "cryptography.hazmat": "pulled in by PyJWT's algorithms module, via chalicelib.services.sessions",
-    "argon2": "chalicelib.adapters.passwords imports argon2 at module level (handlers.auth → services.auth)",
-}
+KNOWN: dict[str, str] = {}  # module → why it is still loaded at cold start (strict xfail), when one must be
 
 
 @pytest.fixture(scope="module")
