@@ -20,9 +20,6 @@ from tests.unit.foundation.importprobe import HEAVY
 
 PROBE = Path(__file__).with_name("importprobe.py")
 
-# Imported at load by other features today; reported to their owners. strict: the mark must go once fixed.
-KNOWN: dict[str, str] = {}  # module → why it is still loaded at cold start (strict xfail), when one must be
-
 
 @pytest.fixture(scope="module")
 def probe_run() -> subprocess.CompletedProcess[str]:
@@ -44,9 +41,6 @@ def test_import_app_succeeds_with_only_the_runtime_requirements(probe_run):
     assert probe_run.returncode == 0, probe_run.stderr
 
 
-@pytest.mark.parametrize(
-    "module",
-    [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=KNOWN[m])) if m in KNOWN else m for m in HEAVY],
-)
+@pytest.mark.parametrize("module", HEAVY)
 def test_import_app_does_not_load(probe, module):
     assert module not in probe["imported"], f"{module} is imported at cold start by {probe['by'].get(module)}"
