@@ -152,6 +152,11 @@ def api(chalice_app: Any, clock: Any) -> Iterator[Api]:
     # Stage "test", not "local": the client puts the stage's environment from .chalice/config.json in place
     # for each request, and "local" sets STAGE=local, so settings() read during a request would name the
     # local stack's table instead of this account's (whenever nothing had cached them before the request).
+    from chalicelib.store import sweep
+
+    # The stage "starts" at T0: the deadline sweep's watermark begins there, as it would from the first tick
+    # after a deployment.
+    sweep.advance_watermark(T0.replace(minute=0, second=0, microsecond=0))
     with Client(chalice_app, stage_name="test") as client:
         yield Api(client)
 

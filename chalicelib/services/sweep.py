@@ -20,7 +20,9 @@ from chalicelib.store import sweep as sweep_store
 
 MAX_ITEMS = 200
 MAX_BUCKETS = 240
-FIRST_LOOKBACK = timedelta(days=8)  # longer than any deadline a claim or task can carry
+# The first run of a stage starts one hour back: the schedule runs from deployment on, before any deadline
+# can exist. (Tests, whose clock jumps, seed the watermark when they create their stack.)
+FIRST_LOOKBACK = timedelta(hours=1)
 
 
 def _hour(at: datetime) -> datetime:
@@ -40,13 +42,19 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     while hour <= current and counts["buckets"] < MAX_BUCKETS and budget > 0:
         counts["buckets"] += 1
         bucket = hour.strftime("%Y%m%d%H")
-        for c in claim_store.due_claims(bucket, now_iso, budget):
+        skipped_before = counts["skipped"]
+        claims = claim_store.due_claims(bucket, now_iso, budget)
+        for c in claims:
             budget -= 1
             _handle_claim(c, counts)
-        for task_id in sweep_store.due_tasks(bucket, now_iso, budget) if budget > 0 else []:
+        tasks = sweep_store.due_tasks(bucket, now_iso, budget) if budget > 0 else []
+        for task_id in tasks:
             budget -= 1
             _handle_task(task_id, now, counts)
-        if contiguous and hour < current and not sweep_store.bucket_has_items(bucket):
+        # A past bucket is empty once everything read from it was handled and nothing was cut off by the
+        # budget; only then (or after a look, when something was skipped) may the watermark pass it.
+        settled = budget > 0 and counts["skipped"] == skipped_before
+        if contiguous and hour < current and (settled or not sweep_store.bucket_has_items(bucket)):
             sweep_store.advance_watermark(hour + timedelta(hours=1))
         else:
             contiguous = False

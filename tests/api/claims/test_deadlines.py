@@ -66,7 +66,7 @@ def test_task_completes_when_every_slot_is_settled(api, accounts, publish):
         cid = claim(api, w, task_id).json["id"]
         prove(api, w, cid)
         api.post(f"/v1/claims/{cid}/accept", {}, token=m.token)
-        feed_stream()
+    assert feed_stream()["batchItemFailures"] == []
     t = get_task(task_id, consistent=True)
     assert t.status == "completed" and t.closed_at
     assert books.get_balances([L.escrow(task_id)])[L.escrow(task_id)].available == 0
