@@ -171,6 +171,15 @@ def cover_at(lat: float, lng: float, radius_km: float, res: int) -> list[str]:
     return sorted(out)
 
 
+def read_size(radius_km: float, res: int, cells: int, limit: int) -> int:
+    """How many entries to read per cell at first: a page's share of the cells, scaled up by how much more
+    ground the cells cover than the circle (only that share of what a cell holds is inside)."""
+    import h3
+
+    inside = min(1.0, math.pi * radius_km**2 / (cells * h3.average_hexagon_area(res, unit="km^2")))
+    return max(2, min(limit + 1, math.ceil((limit + 1) / (cells * inside))))
+
+
 def cover(lat: float, lng: float, radius_km: float) -> tuple[int, list[str]]:
     """The finest hall resolution whose cover of the circle needs at most MAX_COVER_CELLS cells."""
     chosen: tuple[int, list[str]] | None = None

@@ -120,10 +120,12 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
     facts = worker_facts(caller.id)
     geo = None
     radius_m = None
+    first_read = 2
     if q.near is not None:
         radius_km = q.radius_km or H.DEFAULT_RADIUS_KM
         radius_m = radius_km * 1000
         geo = H.cover(q.near[0], q.near[1], radius_km)
+        first_read = H.read_size(radius_km, geo[0], len(geo[1]), q.limit)
     scope = cursor.scope(
         "hall",
         user=caller.id,
@@ -153,7 +155,7 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
         return seen[0] != H.Shown.HIDDEN
 
     stats = hall_store.ReadStats()
-    merged = hall_store.merge(resumed, forward=forward, limit=q.limit, keep=keep, stats=stats)
+    merged = hall_store.merge(resumed, forward=forward, limit=q.limit, keep=keep, stats=stats, first_read=first_read)
     merchants = _summaries(sorted({e.merchant_id for e in merged.items}))
     items = [
         HallItem(

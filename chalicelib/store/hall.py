@@ -317,9 +317,18 @@ class Merged:
 
 
 def merge(
-    streams: Iterable[Stream], *, forward: bool, limit: int, keep: Callable[[HallEntry], bool], stats: ReadStats
+    streams: Iterable[Stream],
+    *,
+    forward: bool,
+    limit: int,
+    keep: Callable[[HallEntry], bool],
+    stats: ReadStats,
+    first_read: int = 2,
 ) -> Merged:
-    """The first `limit` entries in rank order across `streams` that pass `keep` (and their own reward range)."""
+    """The first `limit` entries in rank order across `streams` that pass `keep` (and their own reward range).
+
+    `first_read` sizes a stream's reads while several share the page: small where every entry read is likely
+    kept (reward bands), larger where `keep` throws most away (geo cells hold more than the circle)."""
     runs = [_Run(s) for s in streams]
     out: list[HallEntry] = []
     last: str | None = None
@@ -344,7 +353,7 @@ def merge(
         if best is None:
             break
         if not best.buffer:
-            n = _page_size(best, runs, limit - len(out), taken)
+            n = _page_size(best, runs, limit - len(out), taken, first_read)
             best.fetched, best.mark = n, (best.consumed, taken)
             _query(best, n, stats)
             if not best.buffer:
@@ -364,10 +373,7 @@ def merge(
     return Merged(out, last if more else None, stats)
 
 
-FIRST_READ = 2
-
-
-def _page_size(run: _Run, runs: list[_Run], remaining: int, taken: int) -> int:
+def _page_size(run: _Run, runs: list[_Run], remaining: int, taken: int, first_read: int) -> int:
     """How many entries to read from `run` now. Alone, everything the page still needs plus one to see past it.
     Among several runs, a small read — each read entry a run does not contribute is waste — doubled while the
     run keeps supplying every entry of the page on its own (one dominant band reads in a few queries)."""
@@ -376,7 +382,7 @@ def _page_size(run: _Run, runs: list[_Run], remaining: int, taken: int) -> int:
         return need
     own, all_ = run.mark
     solo = run.fetched and (run.consumed - own) == (taken - all_)
-    return min(need, 2 * run.fetched if solo else FIRST_READ)
+    return min(need, 2 * run.fetched if solo else first_read)
 
 
 # ---------------------------------------------------------------- which streams a query reads
