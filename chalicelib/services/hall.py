@@ -119,12 +119,13 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
     now_iso = books.iso(now)
     facts = worker_facts(caller.id)
     geo = None
-    radius_m = None
+    center = q.near
+    radius_m = 0.0
     first_read = 2
-    if q.near is not None:
+    if center is not None:
         radius_km = q.radius_km or H.DEFAULT_RADIUS_KM
         radius_m = radius_km * 1000
-        geo = H.cover(q.near[0], q.near[1], radius_km)
+        geo = H.cover(center[0], center[1], radius_km)
         first_read = H.read_size(radius_km, geo[0], len(geo[1]), q.limit)
     scope = cursor.scope(
         "hall",
@@ -145,10 +146,10 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
     def keep(e: hall_store.HallEntry) -> bool:
         if int(e.slots_left) <= 0 or e.ends_at <= now_iso:
             return False  # the stream consumer or the deadline sweep is about to take it out
-        if geo is not None:
+        if center is not None:
             if q.category and e.category != q.category:
                 return False
-            if e.lat is None or T.haversine_m(q.near[0], q.near[1], e.lat, e.lng) > radius_m:  # type: ignore[index]
+            if e.lat is None or T.haversine_m(center[0], center[1], e.lat, e.lng) > radius_m:
                 return False
         seen = H.visibility(rule_of(e.eligibility or {}), facts)
         shown[e.task_id] = seen
@@ -169,8 +170,8 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
             published_at=e.published_at,
             member=bool(e.member_boost),
             distance_m=(
-                round(T.haversine_m(q.near[0], q.near[1], e.lat, e.lng))
-                if q.near is not None and e.lat is not None
+                round(T.haversine_m(center[0], center[1], e.lat, e.lng))
+                if center is not None and e.lat is not None
                 else None
             ),
             merchant=merchants[e.merchant_id],
@@ -224,7 +225,7 @@ def public_task(caller: Caller, task_id: str) -> PublicTask:
         description=t.description,
         category=t.category,
         category_label=T.CATEGORY_LABELS.get(t.category, t.category),
-        steps=list(t.steps or []),
+        steps=[str(step) for step in t.steps or []],
         proof=dict(t.proof or {}),
         eligibility=dict(t.eligibility or {}),
         reward_fen=int(t.reward_fen),

@@ -9,7 +9,7 @@ transaction holding the transfer, both balances, the task's change and its hall 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -100,7 +100,7 @@ def view(t: TaskItem) -> TaskView:
         title=t.title,
         description=t.description,
         category=t.category,
-        steps=list(t.steps or []),
+        steps=[str(step) for step in t.steps or []],
         proof=dict(t.proof or {}),
         eligibility=dict(t.eligibility or {}),
         reward_fen=int(t.reward_fen),
@@ -118,7 +118,7 @@ def view(t: TaskItem) -> TaskView:
         unit_cost_fen=unit,
         escrow_required_fen=int(t.slots) * unit if unit is not None else None,
         screen_rule=t.screen_rule,
-        screen_flags=list(t.screen_flags or []),
+        screen_flags=[str(flag) for flag in t.screen_flags or []],
         review_reason=t.review_reason,
     )
 
@@ -226,7 +226,7 @@ def submit(caller: Caller, task_id: str) -> TaskView:
     now_iso = _iso(now)
     _checked({name: getattr(task, name) for name in DRAFT_FIELDS}, now)  # ends_at may have come too close
     verdict = content_policy.screen(
-        task.title, task.description, list(task.steps), task.category, (task.proof or {}).get("text")
+        task.title, task.description, [str(step) for step in task.steps], task.category, (task.proof or {}).get("text")
     )
     unchanged = TaskItem.updated_at == task.updated_at
     if not verdict.allowed:
@@ -287,8 +287,10 @@ class Published:
     escrow_fen: int
 
 
-def _publish_ops(task: TaskItem, *, from_status: str, now: datetime, fee_bps: int, member: bool) -> tuple[Any, int]:
-    """The task's change to `published` with its funding round, and its hall entries."""
+def _publish_ops(
+    task: TaskItem, *, from_status: str, now: datetime, fee_bps: int, member: bool
+) -> tuple[lifecycle.Op, lifecycle.Op, int]:
+    """The task's change to `published` with its funding round `n`, and its hall entries."""
     now_iso = _iso(now)
     unit = T.unit_cost_fen(int(task.reward_fen), fee_bps)
     n = int(task.fund_seq or 0) + 1
@@ -309,11 +311,14 @@ def _publish_ops(task: TaskItem, *, from_status: str, now: datetime, fee_bps: in
         sets=sets,
         condition=TaskItem.fund_seq == int(task.fund_seq or 0),
     )
-    listed = hall_store.HallTask.from_item(task)
-    listed = hall_store.HallTask(
-        **{**listed.__dict__, "published_at": now_iso, "slots_left": int(task.slots), "member_boost": member}
+    listed = replace(
+        hall_store.HallTask.from_item(task),
+        status=T.TaskStatus.PUBLISHED,
+        published_at=now_iso,
+        slots_left=int(task.slots),
+        member_boost=member,
     )
-    return (change, hall_store.put_ops(listed)), n
+    return change, hall_store.put_ops(listed), n
 
 
 def _fund_and_publish(task: TaskItem, *, from_status: str, audit_entry: audit_store.AuditItem | None) -> int | None:
@@ -327,7 +332,7 @@ def _fund_and_publish(task: TaskItem, *, from_status: str, audit_entry: audit_st
     balance = books.get_balances([wallet])[wallet]
     if balance.available < escrow:
         return None
-    (change, listing), n = _publish_ops(task, from_status=from_status, now=now, fee_bps=fee_bps, member=member)
+    change, listing, n = _publish_ops(task, from_status=from_status, now=now, fee_bps=fee_bps, member=member)
 
     def apply(t: tx.Tx) -> None:
         change(t)
@@ -514,7 +519,7 @@ def resume(caller: Caller, task_id: str) -> TaskView:
             condition=TaskItem.slots_left == int(task.slots_left or 0),
         )
         ops = [op]
-        listed = hall_store.HallTask(**{**hall_store.HallTask.from_item(task).__dict__, "status": target})
+        listed = replace(hall_store.HallTask.from_item(task), status=target)
         if listed.listable:
             ops.append(hall_store.put_ops(listed))
         try:
@@ -550,9 +555,7 @@ def add_slots(caller: Caller, task_id: str, add: int) -> TaskView:
             adds={"slots": add, "slots_left": add},
             condition=(TaskItem.fund_seq == int(task.fund_seq or 0)) & (TaskItem.slots <= T.SLOTS_RANGE[1] - add),
         )
-        listed = hall_store.HallTask(
-            **{**hall_store.HallTask.from_item(task).__dict__, "slots_left": int(task.slots_left or 0) + add}
-        )
+        listed = replace(hall_store.HallTask.from_item(task), slots_left=int(task.slots_left or 0) + add)
 
         def apply(t: tx.Tx, change: Any = change, listed: hall_store.HallTask = listed) -> None:
             change(t)
