@@ -2,7 +2,7 @@
 distance, members' tasks first, each with its merchant's track record and, when the worker cannot take it yet,
 why; a task's public page; and the stream consumer that keeps hall entries in step with free slots.
 
-Reads go through `store.hall` (docs/decisions/0061-task-hall.md): no Scan, a handful of Queries per page,
+Reads go through `store.hall` (docs/decisions/0061-task-hall.md): no table scans, a handful of Queries per page,
 and every entry read is either returned or one of the few that tell a merge where to stop.
 """
 
