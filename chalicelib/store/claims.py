@@ -13,7 +13,6 @@ Indexes on a claim:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
@@ -23,7 +22,6 @@ from chalicelib.store import keys, tx
 from chalicelib.store.base import Item
 from chalicelib.store.sightings import SightingItem
 from chalicelib.store.tasks import ClaimItem, TaskItem, WorkerGuard
-from chalicelib.store.users import UserItem
 
 Op = Callable[[tx.Tx], None]
 
@@ -176,15 +174,3 @@ def due_claims(hour: str, until_iso: str, limit: int) -> list[ClaimItem]:
     return list(
         ClaimItem.gsi2.query(keys.due_bucket(hour), ClaimItem.GSI2SK <= f"{until_iso}#~", limit=limit, page_size=limit)
     )
-
-
-def user_for_claims(worker_id: str) -> UserItem | None:
-    from chalicelib.store import users
-
-    return users.get_user(worker_id, consistent=False)
-
-
-def now_iso(at: datetime) -> str:
-    from chalicelib.store.ledger import iso
-
-    return iso(at)

@@ -142,15 +142,6 @@ def pending(limit: int) -> list[WithdrawalItem]:
     return list(WithdrawalItem.gsi3.query(keys.withdrawals_pending(), limit=limit, page_size=limit))
 
 
-def day_totals(user_id: str, day: str) -> tuple[int, int]:
-    pk, sk = keys.withdrawal_day(user_id, day)
-    try:
-        d = DailyWithdrawals.get(pk, sk, consistent_read=True)
-        return int(d.count or 0), int(d.amount_fen or 0)
-    except DailyWithdrawals.DoesNotExist:
-        return 0, 0
-
-
 class TableSandboxPayoutStore:
     """The sandbox payout provider's memory, in the table (the API and the pump are different processes)."""
 
