@@ -4,7 +4,9 @@ from chalice import Chalice
 
 from chalicelib.config import settings
 from chalicelib.handlers import (
+    admin_audit,
     admin_finance,
+    admin_users,
     auth,
     claims,
     credit,
@@ -45,6 +47,8 @@ app.register_blueprint(tasks.bp)
 app.register_blueprint(task_review.bp)
 app.register_blueprint(hall.bp)
 app.register_blueprint(admin_finance.bp)
+app.register_blueprint(admin_audit.bp)
+app.register_blueprint(admin_users.bp)
 app.register_blueprint(notifications.bp)
 app.register_blueprint(credit.bp)
 

@@ -3,10 +3,14 @@
 Entries are only ever put with `attribute_not_exists`, never updated or deleted by the application. A use
 case that changes state adds its entry to the same transaction (`add_to`), so an admin action and its audit
 record exist together or not at all.
+
+Each entry also carries three index keys, all sorted by the entry's own `<time>#<id>` (docs/decisions/0112):
+GSI1 by actor, GSI2 by target, GSI3 by action. The desk's filters read one of them or the month partitions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute
@@ -47,6 +51,12 @@ def new_entry(
     return AuditItem(
         pk,
         sk,
+        GSI1PK=keys.audit_by_actor(actor_id),
+        GSI1SK=sk,
+        GSI2PK=keys.audit_by_target(target_id),
+        GSI2SK=sk,
+        GSI3PK=keys.audit_by_action(action),
+        GSI3SK=sk,
         audit_id=audit_id,
         at=at_iso,
         actor_id=actor_id,
@@ -71,3 +81,48 @@ def put(entry: AuditItem) -> None:
 
 def month(yyyymm: str, *, limit: int = 100, newest_first: bool = True) -> list[AuditItem]:
     return list(AuditItem.query(keys.audit_month(yyyymm), scan_index_forward=not newest_first, limit=limit))
+
+
+def _month_keys(lo_iso: str, hi_iso: str) -> list[str]:
+    """`yyyymm` partitions from the month of `hi_iso` back to the month of `lo_iso`, newest first."""
+    y, m = int(hi_iso[:4]), int(hi_iso[5:7])
+    end = (int(lo_iso[:4]), int(lo_iso[5:7]))
+    out = []
+    while (y, m) >= end:
+        out.append(f"{y:04d}{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out
+
+
+def newest_first(
+    *, index: str | None, partition: str | None, lo_iso: str, hi_sk: str, page_size: int
+) -> Iterator[AuditItem]:
+    """Entries with `lo_iso <= SK < hi_sk`, newest first: from one index partition (`index` = GSI1 actor,
+    GSI2 target, GSI3 action), or with `index=None` from the month partitions the range spans (one Query each,
+    paged by DynamoDB). The caller stops iterating when it has read enough, which bounds the reads."""
+    if index is not None and partition is not None:
+        idx, sort_attr = {
+            "GSI1": (AuditItem.gsi1, AuditItem.GSI1SK),
+            "GSI2": (AuditItem.gsi2, AuditItem.GSI2SK),
+            "GSI3": (AuditItem.gsi3, AuditItem.GSI3SK),
+        }[index]
+        rows = idx.query(
+            partition,
+            range_key_condition=sort_attr.between(lo_iso, hi_sk),
+            scan_index_forward=False,
+            page_size=page_size,
+        )
+        for row in rows:
+            if isinstance(row, AuditItem) and row.SK < hi_sk:
+                yield row
+        return
+    for yyyymm in _month_keys(lo_iso, hi_sk):
+        rows = AuditItem.query(
+            keys.audit_month(yyyymm),
+            AuditItem.SK.between(lo_iso, hi_sk),
+            scan_index_forward=False,
+            page_size=page_size,
+        )
+        for row in rows:
+            if isinstance(row, AuditItem) and row.SK < hi_sk:
+                yield row

@@ -310,3 +310,43 @@ def credit_prefix(user_id: str) -> tuple[str, str]:
 
 def credit_marker(user_id: str, event: str) -> tuple[str, str]:
     return (f"CREDIT#{user_id}#{event}", "DONE")
+
+
+# ---- the operator's desk: user lists, audit-log indexes, reports (docs/decisions/0110–0119)
+
+
+def users_by_role_status(role: str, status: str, created_iso: str, user_id: str) -> tuple[str, str]:
+    """GSI2 of a user: the desk's user lists by role and status (`active`/`frozen`), in creation order."""
+    return (f"USERS#{role}#{status}", f"{created_iso}#{user_id}")
+
+
+def users_role_partition(role: str) -> str:
+    return f"USERS#{role}"
+
+
+def users_role_status_partition(role: str, status: str) -> str:
+    return f"USERS#{role}#{status}"
+
+
+def audit_by_actor(actor_id: str) -> str:
+    """GSI1 partition of one actor's audit entries (SK: the entry's `<time>#<id>`)."""
+    return f"AUDIT#ACTOR#{actor_id}"
+
+
+def audit_by_target(target_id: str) -> str:
+    """GSI2 partition of the audit entries about one object (user, task, merchant, flag…)."""
+    return f"AUDIT#TARGET#{target_id}"
+
+
+def audit_by_action(action: str) -> str:
+    """GSI3 partition of one action's audit entries (`user.freeze`, `task.approve`…)."""
+    return f"AUDIT#ACTION#{action}"
+
+
+def report(period: str, period_start: str, report_kind: str) -> tuple[str, str]:
+    """A generated report file's record: one per (period, period start, kind), newest last."""
+    return (f"REPORTS#{period}", f"{period_start}#{report_kind}")
+
+
+def reports(period: str) -> str:
+    return f"REPORTS#{period}"

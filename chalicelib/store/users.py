@@ -73,6 +73,8 @@ class InviteCodeTaken(Exception):
 def new_user_item(user_id: str, role: str, created_iso: str, **fields: Any) -> UserItem:
     pk, sk = keys.user(user_id)
     g1pk, g1sk = keys.users_by_role(role, created_iso, user_id)
+    # GSI2: the desk's lists by role and status (docs/decisions/0110); moved by `set_status_with_audit`.
+    g2pk, g2sk = keys.users_by_role_status(role, str(fields.get("status") or "active"), created_iso, user_id)
     return UserItem(
         pk,
         sk,
@@ -82,6 +84,8 @@ def new_user_item(user_id: str, role: str, created_iso: str, **fields: Any) -> U
         updated_at=created_iso,
         GSI1PK=g1pk,
         GSI1SK=g1sk,
+        GSI2PK=g2pk,
+        GSI2SK=g2sk,
         **fields,
     )
 
@@ -158,8 +162,19 @@ def upgrade_password_hash(user_id: str, old_hash: str, new_hash: str) -> bool:
 def set_status_with_audit(
     user_id: str, status: str, *, reason: str | None, now_iso: str, audit_entry: audit_store.AuditItem
 ) -> None:
-    """Freeze or unfreeze, and write the desk's audit entry, in one transaction."""
-    actions: list[Action] = [UserItem.status.set(status), UserItem.updated_at.set(now_iso)]
+    """Freeze or unfreeze, and write the desk's audit entry, in one transaction.
+
+    The user's GSI2 (role × status list) moves with the status, so the desk's filtered lists stay exact."""
+    current = get_user(user_id, consistent=True)
+    if current is None:
+        raise NotFound("NOT_FOUND", "用户不存在")
+    g2pk, g2sk = keys.users_by_role_status(current.role, status, current.created_at, user_id)
+    actions: list[Action] = [
+        UserItem.status.set(status),
+        UserItem.updated_at.set(now_iso),
+        UserItem.GSI2PK.set(g2pk),
+        UserItem.GSI2SK.set(g2sk),
+    ]
     if status == "frozen":
         actions += [UserItem.frozen_reason.set(reason or ""), UserItem.frozen_at.set(now_iso)]
     else:
@@ -173,6 +188,17 @@ def set_status_with_audit(
         if "user" in exc.failed:
             raise NotFound("NOT_FOUND", "用户不存在") from None
         raise
+
+
+def list_partition(index: str, partition: str, *, before_sk: str | None, limit: int) -> list[UserItem]:
+    """Users of one desk-list partition (GSI1 by role, GSI2 by role and status), newest first, one Query.
+
+    `before_sk` (a `<created>#<id>` sort key) resumes a listing just after the last row handed out."""
+    idx = UserItem.gsi1 if index == "GSI1" else UserItem.gsi2
+    sort_attr = UserItem.GSI1SK if index == "GSI1" else UserItem.GSI2SK
+    cond = sort_attr < before_sk if before_sk is not None else None
+    rows = idx.query(partition, range_key_condition=cond, scan_index_forward=False, limit=limit, page_size=limit)
+    return [u for u in rows if isinstance(u, UserItem)]
 
 
 def idnum_owner(id_hash: str) -> str | None:
