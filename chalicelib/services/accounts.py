@@ -72,6 +72,9 @@ def verify_real_name(caller: Caller, name_raw: str, id_number_raw: str) -> Profi
     # Checked before asking the provider (which costs money per call); the transaction re-checks it.
     taken = user_store.idnum_owner(id_hash)
     if taken and taken != caller.id:
+        from chalicelib.services import risk
+
+        risk.note_identity_attempt(caller.id, taken)  # blocked here, but flagged: one person, two accounts
         raise Conflict("IDENTITY_IN_USE", "该身份证号已绑定其他账号，一个身份只能认证一个账号")
     result = idp.provider().verify(name, ident.value)
     if not result.matched:

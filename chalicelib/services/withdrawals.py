@@ -115,22 +115,29 @@ def request(user_id: str, amount_fen: int, channel: str, account_number: str, ho
         meta={"withdrawal_id": withdrawal_id},
     )
     tomorrow = datetime.combine(now.astimezone(SHANGHAI).date(), datetime.min.time(), SHANGHAI).timestamp() + 86400
-    books.post(
-        [hold],
-        extras=[
-            books.Extra(put_wdr, "wdr:new", Conflict("WITHDRAWAL_EXISTS", "提现单已存在")),
-            books.Extra(
-                count_day,
-                "wdr:day",
-                RateLimited(
-                    int(tomorrow - now.timestamp()),
-                    code="WITHDRAWAL_DAILY_LIMIT",
-                    message="今日提现次数或金额已达上限，请明天再试",
+    try:
+        books.post(
+            [hold],
+            extras=[
+                books.Extra(put_wdr, "wdr:new", Conflict("WITHDRAWAL_EXISTS", "提现单已存在")),
+                books.Extra(
+                    count_day,
+                    "wdr:day",
+                    RateLimited(
+                        int(tomorrow - now.timestamp()),
+                        code="WITHDRAWAL_DAILY_LIMIT",
+                        message="今日提现次数或金额已达上限，请明天再试",
+                    ),
                 ),
-            ),
-            books.Extra(claim, "wdr:acct", Conflict("PAYOUT_ACCOUNT_IN_USE", "该收款账户已绑定其他用户")),
-        ],
-    )
+                books.Extra(claim, "wdr:acct", Conflict("PAYOUT_ACCOUNT_IN_USE", "该收款账户已绑定其他用户")),
+            ],
+        )
+    except Conflict as exc:
+        if exc.code == "PAYOUT_ACCOUNT_IN_USE":
+            from chalicelib.services import risk
+
+            risk.note_payout_account_attempt(user_id, item.account_hash)  # blocked, but flagged and linked
+        raise
     return _view(item)
 
 
@@ -201,13 +208,24 @@ def settle(item: store.WithdrawalItem, status: str, *, provider_ref: str | None,
     )
 
 
+def _risk_held(user_id: str, seen: dict[str, bool]) -> bool:
+    """The risk engine's payout hold on the user (asked once per user per run): covers withdrawals made after the
+    hold was placed, which carry no `hold_reason` of their own."""
+    if user_id not in seen:
+        from chalicelib.services import risk
+
+        seen[user_id] = risk.payouts_held(user_id)
+    return seen[user_id]
+
+
 def poll_payouts(now: datetime | None = None) -> dict[str, int]:
     """Schedule job: submit and settle pending withdrawals, at most POLL_BATCH per run."""
     from chalicelib.adapters.payments.base import PaymentAdapterError
 
     counts = {"submitted": 0, "paid": 0, "failed": 0, "waiting": 0, "errors": 0}
+    held: dict[str, bool] = {}
     for item in store.pending(POLL_BATCH):
-        if item.hold_reason:
+        if item.hold_reason or _risk_held(item.user_id, held):
             counts["waiting"] += 1
             continue
         try:

@@ -350,3 +350,42 @@ def report(period: str, period_start: str, report_kind: str) -> tuple[str, str]:
 
 def reports(period: str) -> str:
     return f"REPORTS#{period}"
+
+
+# ---- risk engine (docs/decisions/0100–0109)
+
+
+def user_sightings(user_id: str) -> str:
+    """GSI2 partition of one user's device and IP sightings (the SK is the sighting's `DEV#…`/`IP#…` PK)."""
+    return f"SEEN#{user_id}"
+
+
+def risk_link(user_a: str, user_b: str, reason: str) -> tuple[str, str]:
+    """Two accounts tied by an attempt the uniqueness items blocked (shared payout account or identity)."""
+    lo, hi = sorted((user_a, user_b))
+    return (f"RLINK#{lo}#{hi}", f"REASON#{reason}")
+
+
+def risk_link_prefix(user_a: str, user_b: str) -> str:
+    lo, hi = sorted((user_a, user_b))
+    return f"RLINK#{lo}#{hi}"
+
+
+def payout_hold(user_id: str) -> tuple[str, str]:
+    """The risk engine's payout hold on a user: while it exists, the payout poll leaves their withdrawals."""
+    return (f"USER#{user_id}", "RISK_HOLD")
+
+
+def risk_counter(rule_id: str, subject: str) -> tuple[str, str]:
+    """A rule's rolling state for one subject (a merchant's last N reviews, a worker's last proof)."""
+    return (f"RISK#{rule_id}#{subject}", "STATE")
+
+
+def risk_content(kind: str, digest: str) -> tuple[str, str]:
+    """Who first submitted one proof image hash or text hash (`kind`: img | txt)."""
+    return (f"RCONTENT#{kind}#{digest}", "FIRST")
+
+
+def flags_of_subject(subject: str) -> str:
+    """GSI1 partition of every flag raised about one subject."""
+    return f"FLAGS#SUBJECT#{subject}"

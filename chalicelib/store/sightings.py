@@ -2,7 +2,7 @@
 
 `DEV#<hmac(device id)>` / `USER#<id>` and `IP#<hmac(ip)>` / `USER#<id>`, each with first and last seen, a
 count and the last action. A Query on one device or IP lists the accounts that share it (cluster checks).
-Device ids and addresses are stored only as blind indexes.
+Device ids and addresses are stored only as blind indexes. GSI2 (`SEEN#<user>`) lists one user's sightings.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _touch(pk: str, sk: str, user_id: str, action: str, now_iso: str) -> None:
         Key={"PK": {"S": pk}, "SK": {"S": sk}},
         UpdateExpression=(
             "SET #kind = :kind, user_id = :uid, last_seen = :now, last_action = :act, "
-            "first_seen = if_not_exists(first_seen, :now) ADD seen :one"
+            "first_seen = if_not_exists(first_seen, :now), GSI2PK = :seen, GSI2SK = :pk ADD seen :one"
         ),
         ExpressionAttributeNames={"#kind": "kind"},
         ExpressionAttributeValues={
@@ -40,6 +40,9 @@ def _touch(pk: str, sk: str, user_id: str, action: str, now_iso: str) -> None:
             ":now": {"S": now_iso},
             ":act": {"S": action},
             ":one": {"N": "1"},
+            # GSI2: the same sighting under the user, so the risk engine can list a user's devices and addresses.
+            ":seen": {"S": keys.user_sightings(user_id)},
+            ":pk": {"S": pk},
         },
     )
 
@@ -61,3 +64,16 @@ def users_on_device(device_id: str) -> list[SightingItem]:
 
 def users_on_ip(ip: str) -> list[SightingItem]:
     return list(SightingItem.query(keys.ip_sightings(crypto.blind_index("ip", ip))))
+
+
+def users_on_device_hash(device_hash: str) -> list[SightingItem]:
+    return list(SightingItem.query(keys.device_sightings(device_hash)))
+
+
+def users_on_ip_hash(ip_hash: str) -> list[SightingItem]:
+    return list(SightingItem.query(keys.ip_sightings(ip_hash)))
+
+
+def of_user(user_id: str) -> list[SightingItem]:
+    """Every device and address a user was seen on (GSI2; `GSI2SK` is the `DEV#…`/`IP#…` partition)."""
+    return list(SightingItem.gsi2.query(keys.user_sightings(user_id)))
