@@ -13,6 +13,7 @@ from chalicelib.handlers import (
     events,
     guarantee,
     hall,
+    invite,
     me,
     merchants,
     notifications,
@@ -51,6 +52,7 @@ app.register_blueprint(admin_audit.bp)
 app.register_blueprint(admin_users.bp)
 app.register_blueprint(notifications.bp)
 app.register_blueprint(credit.bp)
+app.register_blueprint(invite.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

@@ -33,6 +33,12 @@ class Settings:
     withdraw_daily_fen: int
     guarantee_min_fen: int
     guarantee_max_fen: int
+    # Growth (docs/decisions/0120): platform-funded amounts, from `expense:promo`.
+    coupon_fen: int = 100  # new-worker coupon, locked until the first accepted task
+    first_task_bonus_bps: int = 1_000  # first accepted task: +10% of its reward
+    referral_reward_fen: int = 500  # to inviter and invitee each, at the invitee's first accepted task
+    referral_daily_cap: int = 20  # rewarded invitees per inviter per Asia/Shanghai day
+    invite_link_base: str = "https://taskhall.cn/i/"
 
     @property
     def is_local(self) -> bool:
@@ -71,6 +77,11 @@ def settings() -> Settings:
         withdraw_daily_fen=_int("WITHDRAW_DAILY_FEN", 500_000),
         guarantee_min_fen=_int("GUARANTEE_MIN_FEN", 50_000),
         guarantee_max_fen=_int("GUARANTEE_MAX_FEN", 200_000),
+        coupon_fen=_int("COUPON_FEN", 100),
+        first_task_bonus_bps=_int("FIRST_TASK_BONUS_BPS", 1_000),
+        referral_reward_fen=_int("REFERRAL_REWARD_FEN", 500),
+        referral_daily_cap=_int("REFERRAL_DAILY_CAP", 20),
+        invite_link_base=os.environ.get("INVITE_LINK_BASE", "https://taskhall.cn/i/"),
     )
 
 

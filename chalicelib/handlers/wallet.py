@@ -19,6 +19,9 @@ class WalletOut(BaseModel):
     frozen_fen: int = Field(description="冻结金额（分）：商家为任务托管中的资金，用户为待解锁的新人红包")
     guarantee_fen: int = Field(description="保证金（分）")
     withdrawing_fen: int = Field(description="提现处理中（分）")
+    bonus_locked_fen: int = Field(
+        description="待解锁的新人红包（分），首个任务通过验收后转入可用余额；已含在 frozen_fen 中"
+    )
 
 
 class EntryOut(BaseModel):

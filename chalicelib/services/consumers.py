@@ -8,4 +8,6 @@ from chalicelib.services import (  # noqa: F401 - imported for their registratio
     finance,  # finance rollups from transfers
     hall,  # task hall entries follow free slots
     notifications,  # money notifications
+    promotions,  # new-worker coupon, first-task bonus
+    referrals,  # referral rewards at the invitee's first accepted task
 )

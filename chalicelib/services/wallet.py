@@ -25,6 +25,7 @@ class WalletView:
     frozen_fen: int
     guarantee_fen: int
     withdrawing_fen: int
+    bonus_locked_fen: int
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,13 @@ def wallet(user_id: str) -> WalletView:
     g = accounts.get(L.guarantee(user_id))
     available = w.balance().available if w else 0
     escrowed = int(w.escrowed or 0) if w else 0
+    locked = b.balance().available if b else 0
     return WalletView(
         available_fen=available,
-        frozen_fen=(b.balance().available if b else 0) + escrowed,
+        frozen_fen=locked + escrowed,
         guarantee_fen=g.balance().available if g else 0,
         withdrawing_fen=w.balance().debits_pending if w else 0,
+        bonus_locked_fen=locked,
     )
 
 

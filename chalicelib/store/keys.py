@@ -389,3 +389,26 @@ def risk_content(kind: str, digest: str) -> tuple[str, str]:
 def flags_of_subject(subject: str) -> str:
     """GSI1 partition of every flag raised about one subject."""
     return f"FLAGS#SUBJECT#{subject}"
+
+
+# ---- growth: coupons, first-task bonus, referrals (docs/decisions/0120–0129)
+
+
+def first_task_marker(worker_id: str) -> tuple[str, str]:
+    """Written once, with the first-task bonus and the coupon unlock: the worker's first accepted task."""
+    return (f"USER#{worker_id}", "PROMO#FIRST_TASK")
+
+
+def referral(invitee_id: str) -> tuple[str, str]:
+    """One invitee's referral record (pending → paid | withheld), keyed by the invitee: one per account."""
+    return (f"USER#{invitee_id}", "REFERRAL")
+
+
+def invite_stats(inviter_id: str) -> tuple[str, str]:
+    """An inviter's counters: how many registered with their code and what the rewards paid them."""
+    return (f"USER#{inviter_id}", "INVITE_STATS")
+
+
+def referral_day(inviter_id: str, day: str) -> tuple[str, str]:
+    """Rewarded invitees of one inviter on one Asia/Shanghai day (the daily cap)."""
+    return (f"USER#{inviter_id}", f"REFDAY#{day}")

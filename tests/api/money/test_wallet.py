@@ -10,7 +10,13 @@ def test_new_user_wallet_is_all_zero(api, accounts):
     w = accounts.make("worker")
     reply = api.get("/v1/wallet", token=w.token)
     assert reply.status == 200
-    assert reply.json == {"available_fen": 0, "frozen_fen": 0, "guarantee_fen": 0, "withdrawing_fen": 0}
+    assert reply.json == {
+        "available_fen": 0,
+        "frozen_fen": 0,
+        "guarantee_fen": 0,
+        "withdrawing_fen": 0,
+        "bonus_locked_fen": 0,
+    }
 
 
 def test_wallet_derives_every_figure_from_the_ledger(api, accounts, fund):
@@ -40,7 +46,13 @@ def test_wallet_derives_every_figure_from_the_ledger(api, accounts, fund):
         ]
     )
     reply = api.get("/v1/wallet", token=m.token)
-    assert reply.json == {"available_fen": 4_500, "frozen_fen": 3_000, "guarantee_fen": 2_000, "withdrawing_fen": 500}
+    assert reply.json == {
+        "available_fen": 4_500,
+        "frozen_fen": 3_000,
+        "guarantee_fen": 2_000,
+        "withdrawing_fen": 500,
+        "bonus_locked_fen": 0,
+    }
 
 
 def test_entries_page_newest_first_with_balance_after_and_a_sealed_cursor(api, accounts, fund, clock):
