@@ -15,6 +15,7 @@ from chalicelib.handlers import (
     hall,
     invite,
     me,
+    merchant_api,
     merchants,
     notifications,
     payments,
@@ -53,6 +54,7 @@ app.register_blueprint(admin_users.bp)
 app.register_blueprint(notifications.bp)
 app.register_blueprint(credit.bp)
 app.register_blueprint(invite.bp)
+app.register_blueprint(merchant_api.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

@@ -111,7 +111,13 @@ def my_claims(ctx: RequestContext, query: ClaimListQuery) -> Page[ClaimOut]:
 
 
 @route(
-    bp, "/v1/claims/{claim_id}", summary="领取记录详情（领取人或发布商家）", tags=["hall"], auth=USER, response=ClaimOut
+    bp,
+    "/v1/claims/{claim_id}",
+    summary="领取记录详情（领取人或发布商家）",
+    tags=["hall"],
+    auth=USER,
+    response=ClaimOut,
+    signed=True,
 )
 def get_claim(ctx: RequestContext, claim_id: str) -> ClaimOut:
     return _out(claims.get_claim(ctx.caller, claim_id))
@@ -165,6 +171,7 @@ def abandon_claim(ctx: RequestContext, claim_id: str) -> ClaimOut:
     summary="审核通过：奖励给用户、服务费给平台",
     tags=["tasks"],
     auth=("merchant",),
+    signed=True,
     body=AcceptIn,
     response=ClaimOut,
     idempotency="optional",
@@ -181,6 +188,7 @@ def accept_claim(ctx: RequestContext, claim_id: str, body: AcceptIn) -> ClaimOut
     summary="驳回（必须填写理由，用户 72 小时内可申诉）",
     tags=["tasks"],
     auth=("merchant",),
+    signed=True,
     body=RejectIn,
     response=ClaimOut,
     errors=(409,),
@@ -196,6 +204,7 @@ def reject_claim(ctx: RequestContext, claim_id: str, body: RejectIn) -> ClaimOut
     summary="批量审核",
     tags=["tasks"],
     auth=("merchant",),
+    signed=True,
     body=BatchReviewIn,
     response=BatchReviewOut,
 )
@@ -210,6 +219,7 @@ def review_claims(ctx: RequestContext, task_id: str, body: BatchReviewIn) -> Bat
     summary="任务的领取与凭证列表",
     tags=["tasks"],
     auth=("merchant",),
+    signed=True,
     query=ClaimListQuery,
     response=Page[ClaimOut],
 )

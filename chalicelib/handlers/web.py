@@ -78,6 +78,7 @@ class RouteSpec:
     content_types: tuple[str, ...]
     response_content_type: str
     errors: tuple[int, ...]
+    signed: bool = False  # merchant servers may call it with a request signature instead of a token
 
 
 ROUTES: list[RouteSpec] = []
@@ -280,7 +281,7 @@ def request_id_of(request: Any) -> str:
     return _request_id(request)
 
 
-def build_context(request: Any, *, authenticate: bool, allow_frozen: bool) -> RequestContext:
+def build_context(request: Any, *, authenticate: bool, allow_frozen: bool, signed: bool = False) -> RequestContext:
     headers = {k.lower(): v for k, v in request.headers.items()}
     device = headers.get("x-device-id")
     if device is not None and not _DEVICE_RE.match(device):
@@ -306,12 +307,22 @@ def build_context(request: Any, *, authenticate: bool, allow_frozen: bool) -> Re
     )
     if not authenticate:
         return ctx
-    from chalicelib.services import sessions  # identity service; imported on first authenticated call
-
-    user = sessions.authenticate(ctx)
+    user = _authenticate(ctx, signed=signed)
     if user.frozen and not allow_frozen:
         raise Forbidden("ACCOUNT_FROZEN", "账号已被冻结，如有疑问请提交申诉")
     return dataclasses.replace(ctx, user=user)
+
+
+def _authenticate(ctx: RequestContext, *, signed: bool) -> Caller:
+    from chalicelib.services import sessions  # identity service; imported on first authenticated call
+
+    if "authorization" not in ctx.headers and sessions.SIGNATURE_HEADER in ctx.headers:
+        if not signed:  # a route must opt in to merchant-server callers
+            raise Unauthorized("BAD_SIGNATURE", "此接口不支持商户签名调用，请使用登录凭证")
+        from chalicelib.services import signing  # merchant server API; loads `cryptography` on first use
+
+        return signing.authenticate(ctx)
+    return sessions.authenticate(ctx)
 
 
 def _concrete_path(request: Any) -> str:
@@ -396,11 +407,14 @@ def route(
     response_content_type: str = "application/json",
     errors: Iterable[int] = (),
     raw: bool = False,
+    signed: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route. The view is called as `view(ctx, **path_params, body=?, query=?)`.
 
     It returns a pydantic model (serialised with `status`), a plain dict/list, or a chalice `Response`
     (used as is — CSV exports, provider notify answers). With `raw=True` the body is not parsed as JSON.
+    With `signed=True` a merchant server may call it with `X-Taskhall-…` signature headers instead of a
+    token (services/signing.py); every other route refuses signed callers with 401 BAD_SIGNATURE.
     """
     if idempotency not in ("none", "optional", "required"):
         raise ValueError(idempotency)
@@ -422,6 +436,7 @@ def route(
             content_types=tuple(content_types),
             response_content_type=response_content_type,
             errors=tuple(errors),
+            signed=signed,
         )
         ROUTES.append(spec)
 
@@ -429,7 +444,7 @@ def route(
             request = bp.current_request
             request_id = _request_id(request)
             try:
-                ctx = build_context(request, authenticate=needs_auth, allow_frozen=allow_frozen)
+                ctx = build_context(request, authenticate=needs_auth, allow_frozen=allow_frozen, signed=signed)
                 if needs_auth:
                     _check_role(ctx.caller, auth)
                 kwargs: dict[str, Any] = {}

@@ -412,3 +412,14 @@ def invite_stats(inviter_id: str) -> tuple[str, str]:
 def referral_day(inviter_id: str, day: str) -> tuple[str, str]:
     """Rewarded invitees of one inviter on one Asia/Shanghai day (the daily cap)."""
     return (f"USER#{inviter_id}", f"REFDAY#{day}")
+
+
+# ---- merchant server API (request signing)
+
+
+def merchant_api_key(merchant_id: str) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", "APIKEY")
+
+
+def signature_nonce(merchant_id: str, nonce: str) -> tuple[str, str]:
+    return (f"NONCE#{merchant_id}#{nonce}", "NONCE")
