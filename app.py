@@ -26,6 +26,7 @@ from chalicelib.handlers import (
     uploads,
     wallet,
     web,
+    webhooks,
     withdrawals,
 )
 
@@ -55,6 +56,7 @@ app.register_blueprint(notifications.bp)
 app.register_blueprint(credit.bp)
 app.register_blueprint(invite.bp)
 app.register_blueprint(merchant_api.bp)
+app.register_blueprint(webhooks.bp)
 
 if settings().is_local:
     from chalicelib.handlers import sandbox, sandbox_payments

@@ -79,6 +79,7 @@ class Job:
 JOBS: list[Job] = [
     Job("deadline_sweep", "chalicelib.services.sweep:sweep_deadlines", every_s=60),
     Job("payout_poll", "chalicelib.services.withdrawals:poll_payouts", every_s=60),
+    Job("webhook_requeue", "chalicelib.services.webhooks:requeue_due", every_s=60),
 ]
 
 

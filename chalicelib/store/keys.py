@@ -423,3 +423,38 @@ def merchant_api_key(merchant_id: str) -> tuple[str, str]:
 
 def signature_nonce(merchant_id: str, nonce: str) -> tuple[str, str]:
     return (f"NONCE#{merchant_id}#{nonce}", "NONCE")
+
+
+# ---- webhooks (docs/decisions/0071-webhook-records.md)
+
+
+def webhook(merchant_id: str, webhook_id: str) -> tuple[str, str]:
+    """A merchant's endpoint, under the merchant: every `/v1/webhooks/{id}` route starts with this GetItem."""
+    return (f"USER#{merchant_id}", f"WHK#{webhook_id}")
+
+
+def webhook_prefix(merchant_id: str) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", "WHK#")
+
+
+def webhook_count(merchant_id: str) -> tuple[str, str]:
+    """How many endpoints the merchant has (the cap is a condition on it)."""
+    return (f"USER#{merchant_id}", "WHKCOUNT")
+
+
+def webhook_delivery(webhook_id: str, delivery_id: str) -> tuple[str, str]:
+    """One delivery, in its endpoint's own partition (the delivery log), newest last by its time-ordered id."""
+    return (f"WHK#{webhook_id}", f"D#{delivery_id}")
+
+
+def webhook_deliveries_prefix(webhook_id: str) -> tuple[str, str]:
+    return (f"WHK#{webhook_id}", "D#")
+
+
+def webhook_due(shard: int) -> str:
+    """GSI2 partition of deliveries waiting for an attempt, sorted `<due>#<webhook>#<delivery>`."""
+    return f"WHKDUE#{shard}"
+
+
+def webhook_due_sk(due_iso: str, webhook_id: str, delivery_id: str) -> str:
+    return f"{due_iso}#{webhook_id}#{delivery_id}"
