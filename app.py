@@ -10,6 +10,7 @@ from chalicelib.handlers import (
     auth,
     claims,
     credit,
+    disputes,
     events,
     guarantee,
     hall,
@@ -54,6 +55,7 @@ app.register_blueprint(admin_audit.bp)
 app.register_blueprint(admin_users.bp)
 app.register_blueprint(notifications.bp)
 app.register_blueprint(credit.bp)
+app.register_blueprint(disputes.bp)
 app.register_blueprint(invite.bp)
 app.register_blueprint(merchant_api.bp)
 app.register_blueprint(webhooks.bp)

@@ -264,9 +264,16 @@ def submit_proof(
 
 
 def release_slot(
-    c: ClaimItem, new_status: str, action: str, counter: str | None, *, extra_set: dict | None = None
+    c: ClaimItem,
+    new_status: str,
+    action: str,
+    counter: str | None,
+    *,
+    extra_set: dict | None = None,
+    extra_ops: list[store.Op] | None = None,
 ) -> None:
-    """End a claim unpaid: its slot goes back to the hall if the task is open, else its escrow to the merchant."""
+    """End a claim unpaid: its slot goes back to the hall if the task is open, else its escrow to the merchant.
+    `extra_ops` commit in the same transaction (a dispute's resolution)."""
     for _ in range(5):
         task = task_store.get_task(c.task_id, consistent=True)
         if task is None:
@@ -275,7 +282,8 @@ def release_slot(
         ops = [
             store.status_ops(
                 c, new_status, allowed=T.claim_allows(action), now_iso=now_iso, due=None, set_fields=extra_set
-            )
+            ),
+            *(extra_ops or []),
         ]
         if c.status == T.ClaimStatus.CLAIMED:
             ops.append(store.worker_counter_ops(c.worker_id, {"open_claims": -1}))
@@ -391,6 +399,63 @@ def release_slot_after_rejection(c: ClaimItem) -> None:
     release_slot(c, T.ClaimStatus.REJECTED, "finalize_rejection", None, extra_set={"settled_at": _iso(clock.now())})
 
 
+# ------------------------------------------------------------------ appeals (services/disputes.py decides them)
+
+
+def appeal_ops(c: ClaimItem, now: datetime) -> store.Op:
+    """The claim's half of opening an appeal: `rejected → appealed` while its 72 h window is open. The
+    window's deadline leaves the index, so the escrow stays held until the case closes (uphold or pay)."""
+    T.claim_transition("appeal", c.status)
+    now_iso = _iso(now)
+    if c.settled_at or not c.deadline_at or c.deadline_at <= now_iso:
+        raise Conflict("APPEAL_WINDOW_CLOSED", "已超过 72 小时申诉期限，不能再申诉")
+    return store.status_ops(
+        c,
+        T.ClaimStatus.APPEALED,
+        allowed=T.claim_allows("appeal"),
+        now_iso=now_iso,
+        due=None,
+        # A sweep that finalized the rejection meanwhile set settled_at; a late request finds the window shut.
+        condition=ClaimItem.settled_at.does_not_exist() & (ClaimItem.deadline_at > now_iso),
+    )
+
+
+def uphold_rejection(c: ClaimItem, extra_ops: list[store.Op]) -> None:
+    """An appeal failed: the rejection is final (`appealed → rejected`, settled) and released as usual."""
+    T.claim_transition("uphold_rejection", c.status)
+    release_slot(
+        c,
+        T.ClaimStatus.REJECTED,
+        "uphold_rejection",
+        None,
+        extra_set={"settled_at": _iso(clock.now())},
+        extra_ops=extra_ops,
+    )
+
+
+def pay_appeal(
+    c: ClaimItem,
+    *,
+    worker_fen: int | None,
+    from_guarantee: bool,
+    extra_ops: list[store.Op],
+    extra_transfers: list[L.Transfer],
+) -> str:
+    """An appeal won (`appealed → accepted`): settled exactly like an accept, or — for a split — exactly
+    `worker_fen` to the worker and the rest of the slot back to the merchant, no fee."""
+    T.claim_transition("accept", c.status)
+    return _settle(
+        c,
+        rating=None,
+        by="dispute" if worker_fen is None else "dispute_split",
+        worker_fen=worker_fen,
+        from_guarantee=from_guarantee,
+        extra_ops=extra_ops,
+        extra_transfers=extra_transfers,
+        count_review=False,  # the merchant's review was counted when they rejected
+    )
+
+
 # ------------------------------------------------------------------ review and settlement
 
 
@@ -404,34 +469,65 @@ def accept(caller: Caller | None, claim_id: str, *, rating: int | None = None, b
     return replace(view(c), status=T.ClaimStatus.ACCEPTED, settled_at=settled_at, rating=rating, deadline_at=None)
 
 
-def _settle(c: ClaimItem, *, rating: int | None, by: str) -> str:
+def _settle(
+    c: ClaimItem,
+    *,
+    rating: int | None,
+    by: str,
+    worker_fen: int | None = None,
+    from_guarantee: bool = False,
+    extra_ops: list[store.Op] | None = None,
+    extra_transfers: list[L.Transfer] | None = None,
+    count_review: bool = True,
+) -> str:
+    """Pay a claim: reward to the worker and fee to revenue from the task's escrow (or, when a dispute finds
+    the escrow gone, from the merchant's guarantee). `worker_fen` pays exactly that instead (a dispute's split)
+    and returns the rest of the slot to the merchant."""
     title = c.task_title or ""
     now = clock.now()
     now_iso = _iso(now)
     reward, fee = int(c.reward_fen), int(c.fee_fen)
+    payer = L.guarantee(c.merchant_id) if from_guarantee else L.escrow(c.task_id)
+    meta = {"claim_id": c.claim_id, "task_id": c.task_id}
+    paid = reward if worker_fen is None else worker_fen
     transfers = [
         L.Transfer(
             id=f"settle:{c.claim_id}",
-            debit=L.escrow(c.task_id),
+            debit=payer,
             credit=L.wallet(c.worker_id),
-            amount=reward,
+            amount=paid,
             code=L.Code.REWARD,
             memo=f"任务奖励：{title}"[:80],
-            meta={"claim_id": c.claim_id, "task_id": c.task_id},
+            meta=meta,
         )
     ]
-    if fee:
+    if worker_fen is None and fee:
         transfers.append(
             L.Transfer(
                 id=f"settle:{c.claim_id}:fee",
-                debit=L.escrow(c.task_id),
+                debit=payer,
                 credit=L.fee_revenue(f"settle:{c.claim_id}"),
                 amount=fee,
                 code=L.Code.FEE,
                 memo="平台服务费",
-                meta={"claim_id": c.claim_id, "task_id": c.task_id},
+                meta=meta,
             )
         )
+    spent = reward + fee
+    if worker_fen is not None:
+        spent = worker_fen
+        transfers.append(
+            L.Transfer(
+                id=f"settle:{c.claim_id}:rest",
+                debit=payer,
+                credit=L.wallet(c.merchant_id),
+                amount=reward + fee - worker_fen,
+                code=L.Code.ESCROW_REFUND,
+                memo=f"纠纷分配退回：{title}"[:80],
+                meta=meta,
+            )
+        )
+    transfers += extra_transfers or []
     review_s = max(0, int((now - _parse(c.submitted_at)).total_seconds())) if c.submitted_at else 0
     ops = [
         store.status_ops(
@@ -442,11 +538,14 @@ def _settle(c: ClaimItem, *, rating: int | None, by: str) -> str:
             due=None,
             set_fields={"settled_at": now_iso, "rating": rating, "accepted_by": by},
         ),
-        store.task_counter_ops(c.task_id, {"open_claims": -1, "accepted_count": 1, "spent_fen": reward + fee}),
+        store.task_counter_ops(c.task_id, {"open_claims": -1, "accepted_count": 1, "spent_fen": spent}),
         store.worker_counter_ops(c.worker_id, {"accepted_count": 1}),
-        merchant_stats.review_ops(c.merchant_id, review_s=review_s, rejected=False),
     ]
-    _post_with_labels(transfers, ops, aux={L.wallet(c.merchant_id): {"escrowed": -(reward + fee)}})
+    if count_review:
+        ops.append(merchant_stats.review_ops(c.merchant_id, review_s=review_s, rejected=False))
+    ops += extra_ops or []
+    aux = {} if from_guarantee else {L.wallet(c.merchant_id): {"escrowed": -(reward + fee)}}
+    _post_with_labels(transfers, ops, aux=aux)
     return now_iso
 
 

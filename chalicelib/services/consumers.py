@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.services import (  # noqa: F401 - imported for their registrations
     completion,  # tasks complete when every slot is settled
     credit,  # credit score from claim outcomes
+    disputes,  # dispute notifications; a closed case's own credit change
     finance,  # finance rollups from transfers
     hall,  # task hall entries follow free slots
     notifications,  # money notifications

@@ -36,7 +36,9 @@ def on_claim(change_: events.Change) -> None:
     if change_.event_name != "MODIFY":
         return
     claim_id, worker = str(new.get("claim_id")), str(new.get("worker_id"))
-    if new.get("status") == T.ClaimStatus.ACCEPTED and old.get("status") != T.ClaimStatus.ACCEPTED:
+    # A dispute's split pays part of the slot: neither a completed task nor a violation.
+    split = new.get("accepted_by") == "dispute_split"
+    if new.get("status") == T.ClaimStatus.ACCEPTED and old.get("status") != T.ClaimStatus.ACCEPTED and not split:
         change(
             worker, f"accepted:{claim_id}", ACCEPTED_DELTA, "任务按时完成并通过审核", claim_id, str(new["settled_at"])
         )

@@ -1,7 +1,8 @@
 """The deadline sweep (every minute): claims whose time ran out, submissions nobody reviewed, appeal windows
-that closed, tasks past their end — read from the sparse deadline index, never by scanning.
+that closed, tasks past their end, disputes whose respondent stayed silent — read from the sparse deadline
+index, never by scanning.
 
-Deadlines live in hour buckets (`DUE#<yyyymmddhh>`, GSI2 for claims, GSI3 for tasks). A watermark remembers
+Deadlines live in hour buckets (`DUE#<yyyymmddhh>`, GSI2 for claims and disputes, GSI3 for tasks). A watermark remembers
 the oldest bucket that may still hold work; buckets before it are empty. Each run handles at most
 `MAX_ITEMS` items and looks at most `MAX_BUCKETS` buckets, and continues on the next tick. Every action is
 conditional on the item's current state, so running twice — or racing a user — does nothing twice.
@@ -16,6 +17,7 @@ from chalicelib.adapters.log import logger
 from chalicelib.domain import tasks as T
 from chalicelib.domain.errors import Conflict
 from chalicelib.store import claims as claim_store
+from chalicelib.store import disputes as dispute_store
 from chalicelib.store import sweep as sweep_store
 
 MAX_ITEMS = 200
@@ -36,7 +38,16 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     now_iso = iso(now)
     current = _hour(now)
     hour = sweep_store.watermark() or (current - FIRST_LOOKBACK)
-    counts = {"expired": 0, "auto_accepted": 0, "appeals_closed": 0, "tasks_ended": 0, "skipped": 0, "buckets": 0}
+    counts = {
+        "expired": 0,
+        "auto_accepted": 0,
+        "appeals_closed": 0,
+        "tasks_ended": 0,
+        "disputes_auto_resolved": 0,
+        "disputes_escalated": 0,
+        "skipped": 0,
+        "buckets": 0,
+    }
     budget = MAX_ITEMS
     contiguous = True  # every bucket before `hour` is empty: the watermark may move up to it
     while hour <= current and counts["buckets"] < MAX_BUCKETS and budget > 0:
@@ -51,6 +62,10 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
         for task_id in tasks:
             budget -= 1
             _handle_task(task_id, now, counts)
+        cases = dispute_store.due_disputes(bucket, now_iso, budget) if budget > 0 else []
+        for case in cases:
+            budget -= 1
+            _handle_dispute(case, now, counts)
         # A past bucket is empty once everything read from it was handled and nothing was cut off by the
         # budget; only then (or after a look, when something was skipped) may the watermark pass it.
         settled = budget > 0 and counts["skipped"] == skipped_before
@@ -59,7 +74,7 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
         else:
             contiguous = False
         hour += timedelta(hours=1)
-    if any(counts[k] for k in ("expired", "auto_accepted", "appeals_closed", "tasks_ended")):
+    if any(n for k, n in counts.items() if k not in ("skipped", "buckets")):
         logger.info("deadline sweep", extra=counts)
     return counts
 
@@ -89,3 +104,13 @@ def _handle_task(task_id: str, now: datetime, counts: dict[str, int]) -> None:
         counts["tasks_ended"] += 1
     except Conflict:
         counts["skipped"] += 1
+
+
+def _handle_dispute(case: dispute_store.DisputeItem, now: datetime, counts: dict[str, int]) -> None:
+    from chalicelib.services import disputes
+
+    try:
+        done = disputes.handle_due(case, now)
+    except Conflict:
+        done = "skipped"  # an answer or the desk got there first
+    counts[{"auto_resolved": "disputes_auto_resolved", "escalated": "disputes_escalated"}.get(done, "skipped")] += 1

@@ -67,8 +67,10 @@ def status_ops(
     due: str | None,
     set_fields: dict[str, Any] | None = None,
     label: str = "claim",
+    condition: Condition | None = None,
 ) -> Op:
-    """Move a claim to `new_status` if it is still in one of `allowed` (optimistic concurrency)."""
+    """Move a claim to `new_status` if it is still in one of `allowed` (optimistic concurrency) and `condition`
+    (if given) holds."""
     pk, sk = keys.claim_item(claim.claim_id)
     idx = index_attrs(claim.claim_id, claim.worker_id, claim.task_id, new_status, now_iso, due)
 
@@ -90,7 +92,10 @@ def status_ops(
         for name, value in (set_fields or {}).items():
             attr = getattr(ClaimItem, name)
             actions.append(attr.remove() if value is None else attr.set(value))
-        t.update(ClaimItem(PK=pk, SK=sk), actions, label=label, condition=ClaimItem.status.is_in(*allowed))
+        cond = ClaimItem.status.is_in(*allowed)
+        if condition is not None:
+            cond = cond & condition
+        t.update(ClaimItem(PK=pk, SK=sk), actions, label=label, condition=cond)
 
     return apply
 

@@ -458,3 +458,38 @@ def webhook_due(shard: int) -> str:
 
 def webhook_due_sk(due_iso: str, webhook_id: str, delivery_id: str) -> str:
     return f"{due_iso}#{webhook_id}#{delivery_id}"
+
+
+# ---- disputes (docs/decisions/0090-disputes.md)
+
+
+def dispute(dispute_id: str) -> tuple[str, str]:
+    return (f"DSP#{dispute_id}", "META")
+
+
+def dispute_partition(dispute_id: str) -> str:
+    """The case partition: META, one PARTY# item per party, MSG# thread items — one Query reads the case."""
+    return f"DSP#{dispute_id}"
+
+
+def dispute_party(dispute_id: str, user_id: str) -> tuple[str, str]:
+    return (f"DSP#{dispute_id}", f"PARTY#{user_id}")
+
+
+def dispute_message(dispute_id: str, at_iso: str, message_id: str) -> tuple[str, str]:
+    return (f"DSP#{dispute_id}", f"MSG#{at_iso}#{message_id}")
+
+
+def party_disputes(user_id: str) -> str:
+    """GSI3 partition of every dispute a user is party to (their list), newest first."""
+    return f"PARTY#{user_id}#DISPUTES"
+
+
+def disputes_by_status(status: str) -> str:
+    """GSI3 partition of the desk's dispute queue."""
+    return f"DISPUTES#{status}"
+
+
+def claim_open_dispute(claim_id: str) -> tuple[str, str]:
+    """Guard: one open case per claim (created with the case, deleted when it is resolved)."""
+    return (f"CLM#{claim_id}", "OPEN_DISPUTE")
