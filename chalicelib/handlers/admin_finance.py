@@ -22,17 +22,18 @@ class FinanceQuery(BaseModel):
 
 class FinanceRow(BaseModel):
     bucket: str = Field(description="2026-11-25 / 2026-W48 / 2026-11（北京时间）")
-    deposits_fen: int
+    deposits_fen: int = Field(description="充值到账")
     deposits_count: int
-    withdrawals_fen: int
+    withdrawals_fen: int = Field(description="提现已打款")
     withdrawals_count: int
-    fees_fen: int
-    membership_fen: int
-    promotion_fen: int
-    penalty_fen: int
-    promo_spend_fen: int
+    fees_fen: int = Field(description="平台服务费收入")
+    membership_fen: int = Field(description="会员费收入")
+    promotion_fen: int = Field(description="商家推广费收入（revenue:promotion）")
+    penalty_fen: int = Field(description="违约金收入（从保证金扣除）")
+    promo_spend_fen: int = Field(description="平台推广支出：新人奖励、竞赛奖金等（expense:promo）")
     escrow_in_fen: int
     escrow_out_fen: int
+    escrow_outstanding_fen: int = Field(description="该周期结束时托管中的金额")
 
 
 class FinanceSummaryOut(BaseModel):
@@ -43,7 +44,7 @@ class FinanceSummaryOut(BaseModel):
 @route(
     bp,
     "/v1/admin/finance/summary",
-    summary="资金汇总：充值、提现、服务费、会员费、推广支出、托管进出（按日/周/月）",
+    summary="资金汇总：充值、提现、服务费、会员费、推广收入与支出、违约金、托管进出与余额（按日/周/月，北京时间）",
     tags=["admin"],
     auth=("finance",),
     query=FinanceQuery,

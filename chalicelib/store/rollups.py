@@ -27,30 +27,54 @@ class RollupMarker(Item, discriminator="rollup_marker"):
     pass
 
 
-def add_once(metric: str, source_id: str, buckets: dict[str, str], counters: dict[str, int]) -> bool:
+def add_once(
+    metric: str, source_id: str, buckets: dict[str, str], counters: dict[str, int], *, marker_ttl_s: int | None = None
+) -> bool:
     """Add `counters` to the `metric` rollup of each period bucket, once per `source_id`. False if already done."""
-    if not counters:
+    return add_rows_once(
+        metric, source_id, [(period, bucket, counters) for period, bucket in buckets.items()], marker_ttl_s=marker_ttl_s
+    )
+
+
+def add_rows_once(
+    metric: str,
+    source_id: str,
+    rows: list[tuple[str, str, dict[str, int]]],
+    *,
+    marker_ttl_s: int | None = None,
+) -> bool:
+    """Add each row's counters to its `(period, bucket)` rollup item, all in one transaction, once per source.
+
+    `marker_ttl_s` lets a marker expire where a repeat after that long cannot happen or would be a new event
+    (daily-active markers); finance markers keep forever, since a transfer can be redelivered any time."""
+    rows = [(p, b, c) for p, b, c in rows if c]
+    if not rows:
         return False
     t = tx.Tx()
     mpk, msk = keys.rollup_marker(metric, source_id)
-    t.put(RollupMarker(PK=mpk, SK=msk), label="marker", condition=RollupMarker.PK.does_not_exist())
-    for period, bucket in buckets.items():
+    marker = RollupMarker(PK=mpk, SK=msk)
+    if marker_ttl_s:
+        from chalicelib.adapters import clock
+
+        marker.expires_at = clock.now_ts() + marker_ttl_s
+    t.put(marker, label="marker", condition=RollupMarker.PK.does_not_exist())
+    for i, (period, bucket, counters) in enumerate(rows):
         pk, sk = keys.rollup(metric, period, bucket)
-        names = {f"#c{i}": name for i, name in enumerate(counters)}
+        names = {f"#c{j}": name for j, name in enumerate(counters)}
         t.update_raw(
             pk,
             sk,
             update="SET #kind = :kind, #metric = :metric, #period = :period, #bucket = :bucket ADD "
-            + ", ".join(f"{alias} :v{i}" for i, alias in enumerate(names)),
+            + ", ".join(f"{alias} :v{j}" for j, alias in enumerate(names)),
             names={"#kind": "kind", "#metric": "metric", "#period": "period", "#bucket": "bucket", **names},
             values={
                 ":kind": {"S": "rollup"},
                 ":metric": {"S": metric},
                 ":period": {"S": period},
                 ":bucket": {"S": bucket},
-                **{f":v{i}": {"N": str(v)} for i, v in enumerate(counters.values())},
+                **{f":v{j}": {"N": str(v)} for j, v in enumerate(counters.values())},
             },
-            label=f"rollup:{period}",
+            label=f"rollup:{i}",
         )
     try:
         t.commit()
@@ -62,18 +86,30 @@ def add_once(metric: str, source_id: str, buckets: dict[str, str], counters: dic
 
 
 def read(metric: str, period: str, first: str, last: str, limit: int = 400) -> list[dict[str, Any]]:
-    """Rollup rows for buckets first..last inclusive (bucket strings sort in time order). One Query."""
+    """Rollup rows for buckets first..last inclusive (bucket strings sort in time order), oldest first.
+
+    One Query, continued only while DynamoDB's 1 MB pages cut it short, and never past `limit` rows."""
     from boto3.dynamodb.types import TypeDeserializer
 
     from chalicelib.config import settings
 
     pk = keys.rollup(metric, period, "")[0]
-    resp = table_client().query(
-        TableName=settings().table_name,
-        KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
-        ExpressionAttributeValues={":pk": {"S": pk}, ":a": {"S": first}, ":b": {"S": last}},
-        Limit=limit,
-    )
     d = TypeDeserializer()
     skip = {"PK", "SK", "kind", "metric", "period"}
-    return [{k: d.deserialize(v) for k, v in item.items() if k not in skip} for item in resp.get("Items", [])]
+    out: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while len(out) < limit:
+        kwargs: dict[str, Any] = {
+            "TableName": settings().table_name,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":a": {"S": first}, ":b": {"S": last}},
+            "Limit": limit - len(out),
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = table_client().query(**kwargs)
+        out += [{k: d.deserialize(v) for k, v in item.items() if k not in skip} for item in resp.get("Items", [])]
+        start = resp.get("LastEvaluatedKey")
+        if not start:
+            break
+    return out
