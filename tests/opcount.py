@@ -18,6 +18,7 @@ class OpCount:
     items_read: int = 0
     items_returned: int = 0
     capacity: float = 0.0
+    query_read: int = 0  # items Queries read (ScannedCount): the hall's read amplification is this ÷ page size
 
     @property
     def reads(self) -> int:
@@ -57,6 +58,8 @@ def count_ops() -> Iterator[OpCount]:
         elif op in ("Query", "Scan"):
             counted.items_read += parsed.get("ScannedCount", parsed.get("Count", 0))
             counted.items_returned += parsed.get("Count", 0)
+            if op == "Query":
+                counted.query_read += parsed.get("ScannedCount", parsed.get("Count", 0))
         elif op == "BatchGetItem":
             n = sum(len(v) for v in parsed.get("Responses", {}).values())
             counted.items_read += n
