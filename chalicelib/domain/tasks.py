@@ -51,6 +51,12 @@ DESCRIPTION_RANGE = (10, 2000)
 MAX_OPEN_CLAIMS_PER_WORKER = 5
 CREDIT_START, CREDIT_MIN, CREDIT_MAX = 100, 0, 150
 APPEAL_WINDOW_S = 72 * 3600
+# Hot tasks (docs/decisions/0005-slot-shards.md): from this many slots, claims draw from slot shards, so a
+# popular task's claim rush does not serialize on its one task item.
+HOT_TASK_SLOTS = 200
+SLOTS_PER_SHARD = 100
+MAX_SLOT_SHARDS = 10
+REFILLS_PER_SHARD = 4  # a shard is refilled with about 1/4 of its share, so the task item is touched rarely
 
 
 class TaskStatus(StrEnum):
@@ -360,3 +366,24 @@ def _proof_problems(proof: dict[str, Any], category: str) -> dict[str, str]:
     if not (text or images or gps or proof.get("order_no")):
         out.setdefault("proof", "请至少设置一项提交要求：文字说明、截图、定位打卡或订单号")
     return out
+
+
+# ---------------------------------------------------------------- slot shards (hot tasks)
+
+
+def slot_shards_for(slots: int) -> int:
+    """How many slot shards a task with `slots` slots claims from: 0 (the task item itself) below HOT_TASK_SLOTS."""
+    if slots < HOT_TASK_SLOTS:
+        return 0
+    return min(MAX_SLOT_SHARDS, math.ceil(slots / SLOTS_PER_SHARD))
+
+
+def refill_amounts(slots: int, shards: int, pool: int) -> list[int]:
+    """Free slots to move from the task's pool into each shard in one refill: about a quarter of each shard's
+    share (at least 1), never more than the pool holds; spread so every shard gets some while slots last."""
+    if shards <= 0 or pool <= 0:
+        return []
+    lot = max(1, slots // (shards * REFILLS_PER_SHARD))
+    total = min(pool, lot * shards)
+    base, extra = divmod(total, shards)
+    return [base + (1 if i < extra else 0) for i in range(shards)]

@@ -9,6 +9,7 @@ closed — so escrow always covers what open claims can still earn, and nothing 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -20,7 +21,7 @@ from chalicelib.domain import tasks as T
 from chalicelib.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.domain.roles import Caller
 from chalicelib.store import claims as store
-from chalicelib.store import cursor, merchant_stats, tx
+from chalicelib.store import cursor, merchant_stats, slot_shards, tx
 from chalicelib.store import ledger as books
 from chalicelib.store import tasks as task_store
 from chalicelib.store.tasks import ClaimItem, TaskItem
@@ -79,7 +80,7 @@ def claim(caller: Caller, task_id: str, *, device_id: str | None, source_ip: str
     from chalicelib.adapters import crypto
     from chalicelib.store import users
 
-    task = task_store.get_task(task_id, consistent=True)
+    task, shards = slot_shards.load(task_id)  # one Query: the task item and a hot task's slot shards
     if task is None or task.status not in (T.TaskStatus.PUBLISHED, T.TaskStatus.PAUSED):
         raise NotFound("TASK_NOT_FOUND", "任务不存在或未上架")
     if task.merchant_id == caller.id:
@@ -129,39 +130,77 @@ def claim(caller: Caller, task_id: str, *, device_id: str | None, source_ip: str
         ip_hash=crypto.blind_index("ip", source_ip) if source_ip and source_ip != "0.0.0.0" else None,  # noqa: S104
         **store.index_attrs(claim_id, caller.id, task_id, T.ClaimStatus.CLAIMED, now_iso, due),
     )
-    take_slot = store.task_counter_ops(
-        task_id,
-        {"slots_left": -1, "open_claims": 1, "claimed_count": 1},
-        condition=(TaskItem.status == T.TaskStatus.PUBLISHED) & (TaskItem.slots_left > 0),
+    for _ in range(SHARD_ATTEMPTS):
+        take_slot = _slot_op(task, shards)
+        ops = [
+            take_slot,
+            store.new_claim_ops(item, item.device_hash, item.ip_hash, now_iso),
+            store.worker_counter_ops(caller.id, {"open_claims": 1}, cap_open=T.MAX_OPEN_CLAIMS_PER_WORKER),
+        ]
+
+        def build(ops: list[store.Op] = ops) -> tx.Tx:
+            t = tx.Tx()
+            for op in ops:
+                op(t)
+            return t
+
+        try:
+            tx.run(build, lambda t: t.commit())
+        except tx.TxCancelled as exc:
+            if "guard" in exc.failed:
+                raise Conflict("ALREADY_CLAIMED", "你已领取过该任务") from None
+            if "worker" in exc.failed:
+                raise Conflict(
+                    "TOO_MANY_OPEN_CLAIMS", f"你同时进行中的任务已达 {T.MAX_OPEN_CLAIMS_PER_WORKER} 个，请先完成或放弃"
+                ) from None
+            if exc.failed_label("shard") and not exc.failed_label("task"):
+                task, shards = slot_shards.load(task_id)  # the shard ran dry under us: pick again
+                if task is None or task.status != T.TaskStatus.PUBLISHED:
+                    raise Conflict("TASK_NOT_OPEN", "任务已暂停或结束领取") from None
+                continue
+            if "task" in exc.failed:
+                current, current_shards = slot_shards.load(task_id)
+                if current is not None and current.status == T.TaskStatus.PUBLISHED:
+                    if int(current.slot_shards or 0):
+                        task, shards = current, current_shards  # a racing refill moved the pool: pick again
+                        continue
+                    raise Conflict("SLOTS_EXHAUSTED", "任务名额已满") from None
+                raise Conflict("TASK_NOT_OPEN", "任务已暂停或结束领取") from None
+            raise
+        except _Exhausted:
+            from chalicelib.services import tasks as task_service
+
+            task_service.fold_dry_shards(task_id)  # the hall and completion see the hot task as full now
+            raise Conflict("SLOTS_EXHAUSTED", "任务名额已满") from None
+        return view(item)
+    raise Conflict("BUSY_RETRY", "领取的人太多了，请稍后重试")
+
+
+SHARD_ATTEMPTS = 4
+
+
+class _Exhausted(Exception):
+    """A hot task has no free slot in its shards or its pool."""
+
+
+def _slot_op(task: TaskItem, shards: list[slot_shards.SlotShard]) -> store.Op:
+    """The write that takes the claim's slot: the task item's counter for an ordinary task; for a hot task a
+    random shard with a free slot, or — when every shard is dry — a refill from the pool that takes it."""
+    if not int(task.slot_shards or 0):
+        return store.task_counter_ops(
+            task.task_id,
+            {"slots_left": -1, "open_claims": 1, "claimed_count": 1},
+            condition=(TaskItem.status == T.TaskStatus.PUBLISHED) & (TaskItem.slots_left > 0),
+        )
+    stocked = [int(s.shard) for s in shards if int(s.free or 0) > 0]
+    if stocked:
+        return slot_shards.take_op(task.task_id, secrets.choice(stocked))
+    amounts = T.refill_amounts(int(task.slots), int(task.slot_shards), int(task.slots_left or 0))
+    if not amounts:
+        raise _Exhausted()
+    return slot_shards.refill_ops(
+        task, amounts, secrets.choice([i for i, a in enumerate(amounts) if a]), published=T.TaskStatus.PUBLISHED
     )
-    ops = [
-        take_slot,
-        store.new_claim_ops(item, item.device_hash, item.ip_hash, now_iso),
-        store.worker_counter_ops(caller.id, {"open_claims": 1}, cap_open=T.MAX_OPEN_CLAIMS_PER_WORKER),
-    ]
-
-    def build() -> tx.Tx:
-        t = tx.Tx()
-        for op in ops:
-            op(t)
-        return t
-
-    try:
-        tx.run(build, lambda t: t.commit())
-    except tx.TxCancelled as exc:
-        if "guard" in exc.failed:
-            raise Conflict("ALREADY_CLAIMED", "你已领取过该任务") from None
-        if "task" in exc.failed:
-            current = task_store.get_task(task_id, consistent=True)
-            if current is not None and current.status == T.TaskStatus.PUBLISHED:
-                raise Conflict("SLOTS_EXHAUSTED", "任务名额已满") from None
-            raise Conflict("TASK_NOT_OPEN", "任务已暂停或结束领取") from None
-        if "worker" in exc.failed:
-            raise Conflict(
-                "TOO_MANY_OPEN_CLAIMS", f"你同时进行中的任务已达 {T.MAX_OPEN_CLAIMS_PER_WORKER} 个，请先完成或放弃"
-            ) from None
-        raise
-    return view(item)
 
 
 def _load_for_worker(caller: Caller, claim_id: str) -> ClaimItem:
@@ -224,6 +263,9 @@ def submit_proof(
         else:
             distance = T.haversine_m(gps["lat"], gps["lng"], location[0], location[1])
             if distance > float(gps["radius_m"]):
+                from chalicelib.services import risk
+
+                risk.note_geofence_attempt(caller.id, claim_id, c.task_id, distance, float(gps["radius_m"]))
                 raise Invalid(
                     {"location": f"当前位置距任务地点约 {int(distance)} 米，超出 {int(gps['radius_m'])} 米范围"},
                     code="OUTSIDE_GEOFENCE",

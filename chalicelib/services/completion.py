@@ -19,6 +19,7 @@ def _all_settled(image: dict) -> bool:
         image.get("status") in LIVE
         and int(image.get("slots_left", 0) or 0) == 0
         and int(image.get("open_claims", 0) or 0) == 0
+        and int(image.get("parked", 0) or 0) == 0  # a hot task's shards are folded back (store/slot_shards.py)
         and int(image.get("accepted_count", 0) or 0) > 0
     )
 
@@ -36,3 +37,15 @@ def on_task(change: events.Change) -> None:
         return
     if tasks._close(task, "complete", reason="任务完成") is not None:
         logger.info("task completed", extra={"task_id": task_id})
+
+
+@events.on_change("slot_shard")
+def on_slot_shard(change: events.Change) -> None:
+    """A hot task's shard ran dry: if the pool and every shard are empty, fold them back into the task item so
+    the hall takes the task out and, once every claim settles, it completes."""
+    new, old = change.new or {}, change.old or {}
+    if change.event_name != "MODIFY" or int(new.get("free", 0) or 0) != 0 or int(old.get("free", 0) or 0) == 0:
+        return
+    from chalicelib.services import tasks
+
+    tasks.fold_dry_shards(str(new["task_id"]))

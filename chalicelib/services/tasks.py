@@ -22,7 +22,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.domain.roles import Caller
 from chalicelib.services import audit
 from chalicelib.store import audit as audit_store
-from chalicelib.store import cursor, tx
+from chalicelib.store import cursor, slot_shards, tx
 from chalicelib.store import hall as hall_store
 from chalicelib.store import ledger as books
 from chalicelib.store import task_lifecycle as lifecycle
@@ -91,7 +91,9 @@ class TaskView:
     review_reason: str | None
 
 
-def view(t: TaskItem) -> TaskView:
+def view(t: TaskItem, live: slot_shards.Totals | None = None) -> TaskView:
+    """`live`: a hot task's counters with its shards folded in; without it, a hot task shows its pool plus the
+    slots parked in shards (an upper bound until they are claimed)."""
     unit = int(t.unit_cost_fen) if t.unit_cost_fen is not None else None
     return TaskView(
         id=t.task_id,
@@ -105,7 +107,7 @@ def view(t: TaskItem) -> TaskView:
         eligibility=dict(t.eligibility or {}),
         reward_fen=int(t.reward_fen),
         slots=int(t.slots),
-        slots_left=int(t.slots_left or 0),
+        slots_left=live.slots_left if live else int(t.slots_left or 0) + int(t.parked or 0),
         claim_ttl_s=int(t.claim_ttl_s),
         review_ttl_s=int(t.review_ttl_s),
         ends_at=t.ends_at,
@@ -299,6 +301,8 @@ def _publish_ops(
         "fee_bps": fee_bps,
         "unit_cost_fen": unit,
         "slots_left": int(task.slots),
+        "slot_shards": T.slot_shards_for(int(task.slots)),
+        "parked": 0,
         "fund_seq": n,
         "member_boost": member,
         **lifecycle.due_index(task.ends_at, task.task_id),
@@ -497,11 +501,70 @@ def save_fee_settings(actor: Caller, category_bps: dict[str, int], *, request_id
 
 
 def pause(caller: Caller, task_id: str) -> TaskView:
-    task = _load_own(caller, task_id)
-    target = T.task_transition("pause", task.status)
-    op = lifecycle.change_ops(task, target, allowed=T.task_allows("pause"), now_iso=_iso(clock.now()))
-    lifecycle.commit([op, hall_store.delete_ops(hall_store.HallTask.from_item(task))], {"task": _state_conflict()})
-    return view(_load_own(caller, task_id))
+    for _ in range(MAX_RETRIES):
+        task = _load_own(caller, task_id)
+        target = T.task_transition("pause", task.status)
+        task, fold = _fold_shards(task)
+        op = lifecycle.change_ops(
+            task, target, allowed=T.task_allows("pause"), now_iso=_iso(clock.now()), **_fold_change(task, fold)
+        )
+        try:
+            lifecycle.commit(
+                [op, fold.op, hall_store.delete_ops(hall_store.HallTask.from_item(task))],
+                {"fold": _Retry(), "task": _Retry()},  # the next round's transition check says why
+            )
+        except _Retry:
+            continue  # a claim moved a shard between our read and the write
+        return view(_load_own(caller, task_id))
+    raise _state_conflict()
+
+
+def _fold_shards(task: TaskItem) -> tuple[TaskItem, slot_shards.Fold]:
+    """A hot task re-read with its shards and the fold that empties them into the task item (a no-op fold for
+    an ordinary task), for a transaction that pauses or closes it."""
+    if not int(task.slot_shards or 0):
+        return task, slot_shards.fold(task.task_id, [])
+    current, shards = slot_shards.load(task.task_id)
+    if current is None:
+        raise _state_conflict()
+    return current, slot_shards.fold(task.task_id, shards)
+
+
+def _fold_change(task: TaskItem, fold: slot_shards.Fold) -> dict[str, Any]:
+    """The task item's side of a fold: shard counters added back, `parked` back to 0 — conditioned on the
+    pool and `parked` as read, so a refill between our read and the write cancels it."""
+    if not int(task.slot_shards or 0):
+        return {}
+    return {
+        "sets": {"parked": 0},
+        "adds": fold.task_adds,
+        "condition": (TaskItem.slots_left == int(task.slots_left or 0)) & (TaskItem.parked == int(task.parked or 0)),
+    }
+
+
+def fold_dry_shards(task_id: str) -> bool:
+    """A hot task whose pool and shards have no free slot left: fold the shards back so the task item's counters
+    are exact again (`parked` 0) — the hall then takes it out and completion can see it settle. Idempotent."""
+    for _ in range(MAX_RETRIES):
+        task, shards = slot_shards.load(task_id)
+        if (
+            task is None
+            or not int(task.parked or 0)
+            or int(task.slots_left or 0)
+            or any(int(s.free or 0) for s in shards)
+        ):
+            return False
+        fold = slot_shards.fold(task_id, shards)
+        op = lifecycle.change_ops(
+            task, task.status, allowed={task.status}, now_iso=_iso(clock.now()), **_fold_change(task, fold)
+        )
+        try:
+            lifecycle.commit([op, fold.op], {"fold": _Retry(), "task": _Retry()})
+        except _Retry:
+            continue
+        logger.info("slot shards folded", extra={"task_id": task_id})
+        return True
+    return False
 
 
 def resume(caller: Caller, task_id: str) -> TaskView:
@@ -551,7 +614,7 @@ def add_slots(caller: Caller, task_id: str, add: int) -> TaskView:
             task.status,
             allowed=LIVE,
             now_iso=_iso(now),
-            sets={"fund_seq": n},
+            sets={"fund_seq": n, "slot_shards": int(task.slot_shards or 0) or T.slot_shards_for(int(task.slots) + add)},
             adds={"slots": add, "slots_left": add},
             condition=(TaskItem.fund_seq == int(task.fund_seq or 0)) & (TaskItem.slots <= T.SLOTS_RANGE[1] - add),
         )
@@ -598,30 +661,35 @@ class Closed:
 def _close(task: TaskItem, action: str, *, reason: str) -> int | None:
     """Cancel or end `task` as read: status change, free slots' escrow back to the wallet, off the hall and the
     deadline index — one transaction. Returns the refund, or None when the task moved meanwhile."""
+    live = task.status in LIVE
+    task, fold = _fold_shards(task) if live else (task, slot_shards.fold(task.task_id, []))
+    live = task.status in LIVE
     target = T.task_transition(action, task.status)
     now_iso = _iso(clock.now())
-    live = task.status in LIVE
-    sets: dict[str, Any] = {"closed_at": now_iso}
+    folded = _fold_change(task, fold)
+    sets: dict[str, Any] = {"closed_at": now_iso, **folded.get("sets", {})}
     if task.status == T.TaskStatus.PENDING_REVIEW or live:
         sets.update(lifecycle.NO_GSI3)
+    adds = {k: v for k, v in folded.get("adds", {}).items() if k != "slots_left"}
     if live:
         sets["slots_left"] = 0
-    slots_left = int(task.slots_left or 0) if live else 0
+    slots_left = int(task.slots_left or 0) + fold.free if live else 0
     change = lifecycle.change_ops(
         task,
         target,
         allowed={task.status},
         now_iso=now_iso,
         sets=sets,
-        condition=TaskItem.slots_left == int(task.slots_left or 0),
+        adds=adds or None,
+        condition=folded.get("condition", TaskItem.slots_left == int(task.slots_left or 0)),
     )
-    ops = [change]
+    ops = [change, fold.op]
     if live:
         ops.append(hall_store.delete_ops(hall_store.HallTask.from_item(task)))
     refund = slots_left * int(task.unit_cost_fen or 0)
     if refund == 0:
         try:
-            lifecycle.commit(ops, {"task": _Retry()})
+            lifecycle.commit(ops, {"task": _Retry(), "fold": _Retry()})
         except _Retry:
             return None
         return 0
@@ -642,7 +710,9 @@ def _close(task: TaskItem, action: str, *, reason: str) -> int | None:
     )
     try:
         posted = books.post(
-            [transfer], extras=[books.Extra(apply, "task", _Retry())], aux={wallet: {"escrowed": -refund}}
+            [transfer],
+            extras=[books.Extra(apply, "task", _Retry()), books.Extra(lambda t: None, "fold", _Retry())],
+            aux={wallet: {"escrowed": -refund}},
         )
     except _Retry:
         return None
@@ -679,7 +749,17 @@ def end_task(task_id: str, now: datetime) -> bool:
 
 
 def get(caller: Caller, task_id: str) -> TaskView:
-    return view(_load_own(caller, task_id))
+    return view(*_load_own_live(caller, task_id))
+
+
+def _load_own_live(caller: Caller, task_id: str) -> tuple[TaskItem, slot_shards.Totals | None]:
+    """The caller's task and, for a hot task, its exact counters (the task item and its shards: one Query)."""
+    task = _load_own(caller, task_id)
+    if not int(task.slot_shards or 0):
+        return task, None
+    current, shards = slot_shards.load(task_id)
+    task = current or task
+    return task, slot_shards.totals(task, shards)
 
 
 def my_tasks(
@@ -716,8 +796,9 @@ class Stats:
 
 
 def stats(caller: Caller, task_id: str) -> Stats:
-    t = _load_own(caller, task_id)
-    claimed = int(t.claimed_count or 0)
+    t, live = _load_own_live(caller, task_id)
+    live = live or slot_shards.totals(t, [])
+    claimed = live.claimed_count
     submitted = int(t.submitted_count or 0)
     accepted = int(t.accepted_count or 0)
     unit = int(t.unit_cost_fen or 0)
@@ -728,9 +809,9 @@ def stats(caller: Caller, task_id: str) -> Stats:
         task_id=task_id,
         status=t.status,
         slots=int(t.slots),
-        slots_left=int(t.slots_left or 0),
+        slots_left=live.slots_left,
         claimed=claimed,
-        open_claims=int(t.open_claims or 0),
+        open_claims=live.open_claims,
         submitted=submitted,
         accepted=accepted,
         rejected=int(t.rejected_count or 0),

@@ -65,6 +65,7 @@ class HallTask:
     eligibility: dict[str, Any]
     gps: dict[str, Any] | None
     status: str
+    parked: int = 0  # a hot task's slots handed to its shards (store/slot_shards.py): free until claimed
 
     @classmethod
     def from_item(cls, t: TaskItem) -> HallTask:
@@ -81,6 +82,7 @@ class HallTask:
             eligibility=dict(t.eligibility or {}),
             gps=(t.proof or {}).get("gps"),
             status=t.status,
+            parked=int(t.parked or 0),
         )
 
     @classmethod
@@ -103,11 +105,18 @@ class HallTask:
             eligibility=js(img.get("eligibility")),
             gps=js(img.get("proof")).get("gps"),
             status=str(img["status"]),
+            parked=int(img.get("parked") or 0),
         )
 
     @property
+    def free(self) -> int:
+        """Free slots as the hall shows them: the pool plus what its shards may still hold (an upper bound
+        until the shards run dry and are folded back)."""
+        return self.slots_left + self.parked
+
+    @property
     def listable(self) -> bool:
-        return H.listable(self.status, self.slots_left)
+        return H.listable(self.status, self.free)
 
 
 def _boost(sort: str, member: bool) -> str:
@@ -153,7 +162,7 @@ def _entry(pk: str, sk: str, t: HallTask) -> HallEntry:
         title=t.title,
         category=t.category,
         reward_fen=t.reward_fen,
-        slots_left=t.slots_left,
+        slots_left=t.free,
         ends_at=t.ends_at,
         published_at=t.published_at,
         member_boost=t.member_boost,
@@ -196,6 +205,10 @@ def sync(new: HallTask, old: HallTask | None) -> bool:
     entries that a pause or an end removed a moment ago."""
     pk, sk = keys.task(new.task_id)
     still = (TaskItem.status == new.status) & (TaskItem.slots_left == new.slots_left)
+    if new.parked:
+        still = still & (TaskItem.parked == new.parked)
+    else:
+        still = still & (TaskItem.parked.does_not_exist() | (TaskItem.parked == 0))
 
     def build() -> tx.Tx:
         txn = tx.Tx()

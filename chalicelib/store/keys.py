@@ -199,6 +199,15 @@ def task_claims_prefix(task_id: str) -> tuple[str, str]:
     return (f"TASK#{task_id}", "CLAIM#")
 
 
+def task_slot_shard(task_id: str, shard: int) -> tuple[str, str]:
+    """A hot task's slot shard: beside the task item, so one Query (`META` prefix) reads the task and its shards."""
+    return (f"TASK#{task_id}", f"META#SLOT#{shard:02d}")
+
+
+def task_with_shards_prefix(task_id: str) -> tuple[str, str]:
+    return (f"TASK#{task_id}", "META")
+
+
 def worker_claims(worker_id: str) -> str:
     return f"WORKER#{worker_id}#CLAIMS"
 
@@ -312,6 +321,120 @@ def credit_marker(user_id: str, event: str) -> tuple[str, str]:
     return (f"CREDIT#{user_id}#{event}", "DONE")
 
 
+# ---- risk engine (docs/decisions/0100–0109)
+
+
+def user_sightings(user_id: str) -> str:
+    """GSI2 partition of one user's device and IP sightings (the SK is the sighting's `DEV#…`/`IP#…` PK)."""
+    return f"SEEN#{user_id}"
+
+
+def risk_link(user_a: str, user_b: str, reason: str) -> tuple[str, str]:
+    """Two accounts tied by an attempt the uniqueness items blocked (shared payout account or identity)."""
+    lo, hi = sorted((user_a, user_b))
+    return (f"RLINK#{lo}#{hi}", f"REASON#{reason}")
+
+
+def risk_link_prefix(user_a: str, user_b: str) -> str:
+    lo, hi = sorted((user_a, user_b))
+    return f"RLINK#{lo}#{hi}"
+
+
+def payout_hold(user_id: str) -> tuple[str, str]:
+    """The risk engine's payout hold on a user: while it exists, the payout poll leaves their withdrawals."""
+    return (f"USER#{user_id}", "RISK_HOLD")
+
+
+def risk_counter(rule_id: str, subject: str) -> tuple[str, str]:
+    """A rule's rolling state for one subject (a merchant's last N reviews, a worker's last proof)."""
+    return (f"RISK#{rule_id}#{subject}", "STATE")
+
+
+def risk_content(kind: str, digest: str) -> tuple[str, str]:
+    """Who first submitted one proof image hash or text hash (`kind`: img | txt)."""
+    return (f"RCONTENT#{kind}#{digest}", "FIRST")
+
+
+def flags_of_subject(subject: str) -> str:
+    """GSI1 partition of every flag raised about one subject."""
+    return f"FLAGS#SUBJECT#{subject}"
+
+
+# ---- growth: weekly contest, merchant membership, promoted tasks (docs/decisions/0130–0132)
+
+
+def contest_score(week_id: str, worker_id: str) -> tuple[str, str]:
+    """A worker's score in one contest week, beside their profile (writes spread over users)."""
+    return (f"USER#{worker_id}", f"CONTEST#{week_id}")
+
+
+def contest_board(week_id: str) -> str:
+    """GSI1 partition of one week's scores, sorted by `domain.contest.rank_key` (sparse: only scorers)."""
+    return f"CONTEST#{week_id}"
+
+
+def contest_mark(claim_id: str) -> tuple[str, str]:
+    """Marks an accepted claim as counted, so a redelivered stream record counts once."""
+    return (f"CONTEST#MARK#{claim_id}", "DONE")
+
+
+def contest_result(week_id: str) -> tuple[str, str]:
+    """A closed week's winners; its existence closes the week (late scores are refused)."""
+    return (f"CONTEST#{week_id}", "RESULT")
+
+
+def membership(merchant_id: str) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", "MEMBERSHIP")
+
+
+def membership_period(merchant_id: str, seq: int) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", f"MEMBERSHIP#{seq:06d}")
+
+
+def membership_period_prefix(merchant_id: str) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", "MEMBERSHIP#")
+
+
+def memberships_expiring() -> str:
+    """GSI1 partition of memberships by `active_until` (the expiry job reads the ones that ended)."""
+    return "MEMBERSHIPS#EXPIRY"
+
+
+def promotion(task_id: str) -> tuple[str, str]:
+    return (f"TASK#{task_id}", "PROMOTION")
+
+
+def promoted_in(category: str) -> str:
+    """GSI1 partition of one category's pinned tasks, sorted `<pinned_until>#<task_id>`."""
+    return f"PINNED#{category}"
+
+
+# ---- end growth (H7)
+
+
+# ---- growth: coupons, first-task bonus, referrals (docs/decisions/0120–0129)
+
+
+def first_task_marker(worker_id: str) -> tuple[str, str]:
+    """Written once, with the first-task bonus and the coupon unlock: the worker's first accepted task."""
+    return (f"USER#{worker_id}", "PROMO#FIRST_TASK")
+
+
+def referral(invitee_id: str) -> tuple[str, str]:
+    """One invitee's referral record (pending → paid | withheld), keyed by the invitee: one per account."""
+    return (f"USER#{invitee_id}", "REFERRAL")
+
+
+def invite_stats(inviter_id: str) -> tuple[str, str]:
+    """An inviter's counters: how many registered with their code and what the rewards paid them."""
+    return (f"USER#{inviter_id}", "INVITE_STATS")
+
+
+def referral_day(inviter_id: str, day: str) -> tuple[str, str]:
+    """Rewarded invitees of one inviter on one Asia/Shanghai day (the daily cap)."""
+    return (f"USER#{inviter_id}", f"REFDAY#{day}")
+
+
 # ---- the operator's desk: user lists, audit-log indexes, reports (docs/decisions/0110–0119)
 
 
@@ -352,68 +475,6 @@ def reports(period: str) -> str:
     return f"REPORTS#{period}"
 
 
-# ---- risk engine (docs/decisions/0100–0109)
-
-
-def user_sightings(user_id: str) -> str:
-    """GSI2 partition of one user's device and IP sightings (the SK is the sighting's `DEV#…`/`IP#…` PK)."""
-    return f"SEEN#{user_id}"
-
-
-def risk_link(user_a: str, user_b: str, reason: str) -> tuple[str, str]:
-    """Two accounts tied by an attempt the uniqueness items blocked (shared payout account or identity)."""
-    lo, hi = sorted((user_a, user_b))
-    return (f"RLINK#{lo}#{hi}", f"REASON#{reason}")
-
-
-def risk_link_prefix(user_a: str, user_b: str) -> str:
-    lo, hi = sorted((user_a, user_b))
-    return f"RLINK#{lo}#{hi}"
-
-
-def payout_hold(user_id: str) -> tuple[str, str]:
-    """The risk engine's payout hold on a user: while it exists, the payout poll leaves their withdrawals."""
-    return (f"USER#{user_id}", "RISK_HOLD")
-
-
-def risk_counter(rule_id: str, subject: str) -> tuple[str, str]:
-    """A rule's rolling state for one subject (a merchant's last N reviews, a worker's last proof)."""
-    return (f"RISK#{rule_id}#{subject}", "STATE")
-
-
-def risk_content(kind: str, digest: str) -> tuple[str, str]:
-    """Who first submitted one proof image hash or text hash (`kind`: img | txt)."""
-    return (f"RCONTENT#{kind}#{digest}", "FIRST")
-
-
-def flags_of_subject(subject: str) -> str:
-    """GSI1 partition of every flag raised about one subject."""
-    return f"FLAGS#SUBJECT#{subject}"
-
-
-# ---- growth: coupons, first-task bonus, referrals (docs/decisions/0120–0129)
-
-
-def first_task_marker(worker_id: str) -> tuple[str, str]:
-    """Written once, with the first-task bonus and the coupon unlock: the worker's first accepted task."""
-    return (f"USER#{worker_id}", "PROMO#FIRST_TASK")
-
-
-def referral(invitee_id: str) -> tuple[str, str]:
-    """One invitee's referral record (pending → paid | withheld), keyed by the invitee: one per account."""
-    return (f"USER#{invitee_id}", "REFERRAL")
-
-
-def invite_stats(inviter_id: str) -> tuple[str, str]:
-    """An inviter's counters: how many registered with their code and what the rewards paid them."""
-    return (f"USER#{inviter_id}", "INVITE_STATS")
-
-
-def referral_day(inviter_id: str, day: str) -> tuple[str, str]:
-    """Rewarded invitees of one inviter on one Asia/Shanghai day (the daily cap)."""
-    return (f"USER#{inviter_id}", f"REFDAY#{day}")
-
-
 # ---- merchant server API (request signing)
 
 
@@ -423,41 +484,6 @@ def merchant_api_key(merchant_id: str) -> tuple[str, str]:
 
 def signature_nonce(merchant_id: str, nonce: str) -> tuple[str, str]:
     return (f"NONCE#{merchant_id}#{nonce}", "NONCE")
-
-
-# ---- webhooks (docs/decisions/0071-webhook-records.md)
-
-
-def webhook(merchant_id: str, webhook_id: str) -> tuple[str, str]:
-    """A merchant's endpoint, under the merchant: every `/v1/webhooks/{id}` route starts with this GetItem."""
-    return (f"USER#{merchant_id}", f"WHK#{webhook_id}")
-
-
-def webhook_prefix(merchant_id: str) -> tuple[str, str]:
-    return (f"USER#{merchant_id}", "WHK#")
-
-
-def webhook_count(merchant_id: str) -> tuple[str, str]:
-    """How many endpoints the merchant has (the cap is a condition on it)."""
-    return (f"USER#{merchant_id}", "WHKCOUNT")
-
-
-def webhook_delivery(webhook_id: str, delivery_id: str) -> tuple[str, str]:
-    """One delivery, in its endpoint's own partition (the delivery log), newest last by its time-ordered id."""
-    return (f"WHK#{webhook_id}", f"D#{delivery_id}")
-
-
-def webhook_deliveries_prefix(webhook_id: str) -> tuple[str, str]:
-    return (f"WHK#{webhook_id}", "D#")
-
-
-def webhook_due(shard: int) -> str:
-    """GSI2 partition of deliveries waiting for an attempt, sorted `<due>#<webhook>#<delivery>`."""
-    return f"WHKDUE#{shard}"
-
-
-def webhook_due_sk(due_iso: str, webhook_id: str, delivery_id: str) -> str:
-    return f"{due_iso}#{webhook_id}#{delivery_id}"
 
 
 # ---- disputes (docs/decisions/0090-disputes.md)
@@ -493,3 +519,38 @@ def disputes_by_status(status: str) -> str:
 def claim_open_dispute(claim_id: str) -> tuple[str, str]:
     """Guard: one open case per claim (created with the case, deleted when it is resolved)."""
     return (f"CLM#{claim_id}", "OPEN_DISPUTE")
+
+
+# ---- webhooks (docs/decisions/0071-webhook-records.md)
+
+
+def webhook(merchant_id: str, webhook_id: str) -> tuple[str, str]:
+    """A merchant's endpoint, under the merchant: every `/v1/webhooks/{id}` route starts with this GetItem."""
+    return (f"USER#{merchant_id}", f"WHK#{webhook_id}")
+
+
+def webhook_prefix(merchant_id: str) -> tuple[str, str]:
+    return (f"USER#{merchant_id}", "WHK#")
+
+
+def webhook_count(merchant_id: str) -> tuple[str, str]:
+    """How many endpoints the merchant has (the cap is a condition on it)."""
+    return (f"USER#{merchant_id}", "WHKCOUNT")
+
+
+def webhook_delivery(webhook_id: str, delivery_id: str) -> tuple[str, str]:
+    """One delivery, in its endpoint's own partition (the delivery log), newest last by its time-ordered id."""
+    return (f"WHK#{webhook_id}", f"D#{delivery_id}")
+
+
+def webhook_deliveries_prefix(webhook_id: str) -> tuple[str, str]:
+    return (f"WHK#{webhook_id}", "D#")
+
+
+def webhook_due(shard: int) -> str:
+    """GSI2 partition of deliveries waiting for an attempt, sorted `<due>#<webhook>#<delivery>`."""
+    return f"WHKDUE#{shard}"
+
+
+def webhook_due_sk(due_iso: str, webhook_id: str, delivery_id: str) -> str:
+    return f"{due_iso}#{webhook_id}#{delivery_id}"

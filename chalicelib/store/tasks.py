@@ -56,6 +56,10 @@ class TaskItem(Item, discriminator="task"):
     slots_left = NumberAttribute(default=0)  # free slots a worker may still claim
     open_claims = NumberAttribute(default=0)  # claims holding a slot (claimed, submitted, appealed)
     claimed_count = NumberAttribute(default=0)
+    # Hot tasks (store/slot_shards.py): how many slot shards claims draw from (0: none), and how many free
+    # slots the pool has handed to them since the last fold.
+    slot_shards = NumberAttribute(default=0)
+    parked = NumberAttribute(default=0)
     submitted_count = NumberAttribute(default=0)
     accepted_count = NumberAttribute(default=0)
     rejected_count = NumberAttribute(default=0)
