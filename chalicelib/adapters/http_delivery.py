@@ -89,11 +89,13 @@ def post(
             resp.read(MAX_RESPONSE_BYTES)
         finally:
             resp.release_conn()
+    except urllib3.exceptions.NewConnectionError:  # a subclass of ConnectTimeoutError: refused, unreachable
+        error = "connection"
     except (urllib3.exceptions.TimeoutError, TimeoutError):
         error = "timeout"
     except urllib3.exceptions.SSLError:
         error = "tls"
-    except (urllib3.exceptions.NewConnectionError, ConnectionError, OSError):
+    except (ConnectionError, OSError):
         error = "connection"
     except urllib3.exceptions.HTTPError as exc:
         error = "timeout" if "timed out" in str(exc).lower() else "protocol"
