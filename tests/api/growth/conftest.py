@@ -67,8 +67,11 @@ class H6People:
 
         self.api = api
         self.accounts = AccountFactory(api)
+        self.ips: list[str] = []
 
-    def register(self, role: str = "worker", *, device: str | None = None, invite_code: str | None = None):
+    def register(
+        self, role: str = "worker", *, device: str | None = None, invite_code: str | None = None, ip: str | None = None
+    ):
         from tests.api.identity.factory import PASSWORD, Account, new_phone
 
         phone = new_phone()
@@ -77,7 +80,16 @@ class H6People:
         body = {"phone": phone, "password": PASSWORD, "otp": sent.json["dev_code"], "role": role}
         if invite_code:
             body["invite_code"] = invite_code
-        reply = self.api.post("/v1/auth/register", body, headers={"X-Device-Id": device} if device else None)
+        # Each registration from its own address unless told (the in-process client's is always 127.0.0.1, and
+        # the risk engine links accounts seen on one address within a day).
+        from unittest import mock
+
+        from chalicelib.handlers import web
+
+        ip = ip or f"10.6.{len(self.ips) // 250}.{len(self.ips) % 250 + 1}"
+        self.ips.append(ip)
+        with mock.patch.object(web, "_source_ip", lambda _request: ip):
+            reply = self.api.post("/v1/auth/register", body, headers={"X-Device-Id": device} if device else None)
         assert reply.status == 201, reply.body
         data = reply.json
         return Account(data["user"]["id"], role, phone, PASSWORD, data["access_token"], data["refresh_token"])
