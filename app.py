@@ -6,6 +6,7 @@ from chalicelib.config import settings
 from chalicelib.handlers import (
     admin_audit,
     admin_finance,
+    admin_risk,
     admin_users,
     auth,
     claims,
@@ -51,6 +52,7 @@ app.register_blueprint(tasks.bp)
 app.register_blueprint(task_review.bp)
 app.register_blueprint(hall.bp)
 app.register_blueprint(admin_finance.bp)
+app.register_blueprint(admin_risk.bp)
 app.register_blueprint(admin_audit.bp)
 app.register_blueprint(admin_users.bp)
 app.register_blueprint(notifications.bp)

@@ -11,5 +11,6 @@ from chalicelib.services import (  # noqa: F401 - imported for their registratio
     notifications,  # money notifications
     promotions,  # new-worker coupon, first-task bonus
     referrals,  # referral rewards at the invitee's first accepted task
+    risk,  # risk rules: account clusters, proof checks, the rejection breaker, withdrawal patterns
     webhooks,  # merchant webhook fan-out, delivery jobs, disabled-endpoint notifications
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.log import logger
 from chalicelib.domain import risk_rules as R
 from chalicelib.domain.roles import Caller
+from chalicelib.services import events
 from chalicelib.store import flags, keys
 
 SYSTEM = Caller(id="system:risk", role="system")
@@ -321,3 +323,354 @@ def note_payout_account_attempt(user_id: str, account_hash: str) -> str | None:
     return evaluate(
         "payout_account_shared", user_id, {"holder": owner, "account": account_hash[:12]}, cause=f"acct:{account_hash}"
     )
+
+
+# ---------------------------------------------------------------- rules on stream events
+
+# The consumers below register when services/consumers.py imports this module (on the first event).
+
+
+@events.on_change("sighting")
+def on_sighting(change: events.Change) -> None:
+    """Account clusters: a new account on a device (≥ 3) or on an address within the window (≥ 5)."""
+    from chalicelib.store import sightings
+
+    new = change.new or {}
+    if not new or change.event_name == "REMOVE":
+        return
+    pk, user_id = str(change.keys.get("PK") or new.get("PK")), str(new.get("user_id"))
+    if not new.get("GSI2PK"):
+        # Sightings written inside the claim transaction carry no user index; add it here (the next change has it).
+        sightings.SightingItem(PK=pk, SK=str(new["SK"])).update(
+            actions=[
+                sightings.SightingItem.GSI2PK.set(keys.user_sightings(user_id)),
+                sightings.SightingItem.GSI2SK.set(pk),
+            ]
+        )
+    if change.event_name != "INSERT":
+        return  # only a new account on this device or address can make a cluster
+    if pk.startswith("DEV#"):
+        seen = sightings.users_on_device_hash(pk[4:])
+        members = sorted({s.user_id for s in seen})
+        if len(members) >= R.DEVICE_CLUSTER_MIN:
+            evaluate("device_cluster", user_id, {"device": pk[4:16], "users": members, "count": len(members)}, cause=pk)
+    elif pk.startswith("IP#"):
+        since = _iso(clock.now() - timedelta(seconds=R.IP_CLUSTER_WINDOW_S))
+        members = sorted({s.user_id for s in sightings.users_on_ip_hash(pk[3:]) if s.last_seen >= since})
+        if len(members) >= R.IP_CLUSTER_MIN:
+            day = clock.now().date().isoformat()
+            evaluate(
+                "ip_cluster", user_id, {"ip": pk[3:15], "users": members, "count": len(members)}, cause=f"{pk}:{day}"
+            )
+
+
+@events.on_change("claim")
+def on_claim(change: events.Change) -> None:
+    """Proof checks when a claim is submitted; the rejection breaker when a merchant reviews one."""
+    new = change.new or {}
+    if not new or not change.changed("status"):
+        return
+    status = new.get("status")
+    if status == "submitted":
+        check_proof(new)
+    elif (change.old or {}).get("status") == "submitted" and status in ("accepted", "rejected"):
+        if status == "rejected" or new.get("accepted_by") in (None, "merchant"):
+            note_review(str(new["merchant_id"]), str(new["claim_id"]), rejected=status == "rejected")
+
+
+def check_proof(claim: dict[str, Any]) -> list[str]:
+    """Every proof rule on one submitted claim; returns the flag ids raised."""
+    from chalicelib.store import tasks as task_store
+
+    task = task_store.get_task(str(claim["task_id"]))
+    raised: list[str] = []
+    worker, claim_id = str(claim["worker_id"]), str(claim["claim_id"])
+    proof = claim.get("proof") or {}
+    if isinstance(proof, str):  # a JSONAttribute is a JSON string in the stream image
+        proof = json.loads(proof)
+    submitted = _parse(str(claim.get("submitted_at") or claim["updated_at"]))
+    took = (submitted - _parse(str(claim["claimed_at"]))).total_seconds()
+    steps = len(task.steps or []) if task else 0
+    floor = R.proof_floor_seconds(steps)
+    if took < floor:
+        raised.append(
+            evaluate(
+                "proof_too_fast",
+                worker,
+                {"claim_id": claim_id, "task_id": claim["task_id"], "seconds": int(took), "floor_seconds": floor},
+                cause=claim_id,
+            )
+        )
+    raised += _duplicate_images(claim, proof.get("image_keys") or [])
+    raised += _duplicate_text(claim, proof.get("text"))
+    location = proof.get("location")
+    if location:
+        raised += _travel(worker, claim_id, float(location["lat"]), float(location["lng"]), submitted)
+    return raised
+
+
+def _content_check(kind: str, digest: str, claim: dict[str, Any], rule_id: str, evidence: dict[str, Any]) -> list[str]:
+    from chalicelib.store import risk as risk_store
+
+    worker, claim_id = str(claim["worker_id"]), str(claim["claim_id"])
+    first = risk_store.first_content(
+        kind, digest, user_id=worker, claim_id=claim_id, task_id=str(claim["task_id"]), at=_iso(clock.now())
+    )
+    if first.user_id == worker:
+        return []
+    evidence = {**evidence, "claim_id": claim_id, "first_worker": first.user_id, "first_claim_id": first.claim_id}
+    return [evaluate(rule_id, worker, evidence, cause=f"{kind}:{digest}")]
+
+
+def image_phash(data: bytes) -> str:
+    """64-bit perceptual hash (hex) of an image; imagehash/numpy/scipy load here, on the first proof image."""
+    import io
+
+    import imagehash
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        return str(imagehash.phash(img))
+
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+def _duplicate_images(claim: dict[str, Any], image_keys: list[str]) -> list[str]:
+    from chalicelib.adapters import aws
+    from chalicelib.config import settings
+
+    raised: list[str] = []
+    for key in image_keys:
+        try:
+            obj = aws.client("s3").get_object(Bucket=settings().bucket_name, Key=key)
+            if int(obj.get("ContentLength") or 0) > MAX_IMAGE_BYTES:
+                continue
+            digest = image_phash(obj["Body"].read())
+        except Exception as exc:  # an unreadable image is the reviewer's problem, not a stream failure to retry
+            logger.info(
+                "risk: proof image not hashed", extra={"claim_id": claim["claim_id"], "error": type(exc).__name__}
+            )
+            continue
+        raised += _content_check("img", digest, claim, "proof_image_duplicate", {"image_key": key, "phash": digest})
+    return raised
+
+
+MIN_TEXT_CHARS = 6  # "已完成" is everyone's text; a copied paragraph is not
+
+
+def _duplicate_text(claim: dict[str, Any], text: str | None) -> list[str]:
+    norm = "".join((text or "").split()).lower()
+    if len(norm) < MIN_TEXT_CHARS:
+        return []
+    digest = hashlib.sha256(f"{claim['task_id']}\x00{norm}".encode()).hexdigest()[:32]
+    return _content_check("txt", digest, claim, "proof_text_duplicate", {"task_id": claim["task_id"]})
+
+
+def _travel(worker: str, claim_id: str, lat: float, lng: float, at: datetime) -> list[str]:
+    from chalicelib.domain.tasks import haversine_m
+    from chalicelib.store import risk as risk_store
+
+    last = risk_store.get_state("last_location", worker)
+    risk_store.put_state(
+        "last_location", worker, {"lat": lat, "lng": lng, "at": _iso(at), "claim_id": claim_id}, _iso(at)
+    )
+    if not last or last.get("claim_id") == claim_id:
+        return []
+    km = haversine_m(float(last["lat"]), float(last["lng"]), lat, lng) / 1000
+    hours = max((at - _parse(str(last["at"]))).total_seconds(), 1.0) / 3600
+    if km < R.MIN_TRAVEL_KM or km / hours <= R.MAX_TRAVEL_KMH:
+        return []
+    evidence = {
+        "claim_id": claim_id,
+        "previous_claim_id": last.get("claim_id"),
+        "km": round(km, 1),
+        "minutes": round(hours * 60, 1),
+        "kmh": round(km / hours),
+    }
+    return [evaluate("impossible_travel", worker, evidence, cause=claim_id)]
+
+
+def note_geofence_attempt(worker: str, claim_id: str, task_id: str, distance_m: float, radius_m: float) -> str | None:
+    """A proof refused for being outside the task's circle (services/claims.py calls this before refusing)."""
+    if distance_m <= radius_m * R.GPS_FLAG_FACTOR:
+        return None
+    evidence = {"claim_id": claim_id, "task_id": task_id, "distance_m": int(distance_m), "radius_m": int(radius_m)}
+    return evaluate("gps_outside_geofence", worker, evidence, cause=claim_id)
+
+
+def note_review(merchant_id: str, claim_id: str, *, rejected: bool) -> str | None:
+    """The mass-rejection breaker: the merchant's last N review outcomes; a reject share ≥ the threshold trips it."""
+    from chalicelib.store import risk as risk_store
+
+    for _ in range(8):
+        state, version = risk_store.get_versioned("reviews", merchant_id)
+        window: list[list[Any]] = list(state.get("window") or [])
+        if any(c == claim_id for c, _ in window):
+            return None  # a redelivered review
+        window = ([*window, [claim_id, rejected]])[-R.REJECTION_WINDOW :]
+        rejects = sum(1 for _, r in window if r)
+        trips = int(state.get("trips") or 0)
+        tripped = len(window) >= R.REJECTION_WINDOW and rejects / len(window) >= R.REJECTION_RATE
+        new_state = {"window": [] if tripped else window, "trips": trips + 1 if tripped else trips}
+        if not risk_store.put_versioned("reviews", merchant_id, new_state, version, _iso(clock.now())):
+            continue  # another review of this merchant landed first: read again
+        if not tripped:
+            return None
+        evidence = {"reviews": len(window), "rejected": rejects, "rate": round(rejects / len(window), 2)}
+        return evaluate("merchant_mass_rejection", merchant_id, evidence, cause=f"trip:{trips + 1}")
+    raise RuntimeError("risk: review window kept changing")  # the stream redelivers the record
+
+
+@events.on_change("withdrawal")
+def on_withdrawal(change: events.Change) -> None:
+    """Withdrawal velocity, and a withdrawal soon after registration funded by referral rewards."""
+    if change.event_name != "INSERT" or not change.new:
+        return
+    new = change.new
+    user_id, withdrawal_id = str(new["user_id"]), str(new["withdrawal_id"])
+    created = _parse(str(new["created_at"]))
+    check_withdrawal_velocity(user_id, withdrawal_id, created)
+    check_withdrawal_after_referral(user_id, withdrawal_id, created)
+
+
+def check_withdrawal_velocity(user_id: str, withdrawal_id: str, at: datetime) -> str | None:
+    from chalicelib.store import withdrawals as wdr_store
+
+    since = _iso(at - timedelta(hours=24))
+    recent = [
+        w for w in wdr_store.query_for_user(user_id, limit=R.WITHDRAWALS_PER_DAY_FLAG + 1) if w.created_at >= since
+    ]
+    if len(recent) < R.WITHDRAWALS_PER_DAY_FLAG:
+        return None
+    evidence = {"withdrawals": sorted(w.withdrawal_id for w in recent), "hours": 24}
+    # One flag per burst: the cause is the oldest withdrawal of the window that tripped it.
+    return evaluate("withdrawal_velocity", user_id, evidence, cause=min(w.created_at for w in recent))
+
+
+def check_withdrawal_after_referral(user_id: str, withdrawal_id: str, at: datetime) -> str | None:
+    from chalicelib.domain import ledger as L
+    from chalicelib.store import ledger as books
+    from chalicelib.store import users
+
+    user = users.get_user(user_id)
+    if user is None or (at - _parse(user.created_at)).total_seconds() > R.NEW_ACCOUNT_WITHDRAWAL_S:
+        return None
+    income = referral = 0
+    for e in books.query_entries(L.wallet(user_id), limit=200, page_size=200):
+        if int(e.amount) > 0:
+            income += int(e.amount)
+            if e.transfer_id.startswith("referral:"):
+                referral += int(e.amount)
+    if referral <= 0 or referral < income * R.REFERRAL_SHARE_FLAG:
+        return None
+    evidence = {
+        "withdrawal_id": withdrawal_id,
+        "hours_since_registration": round((at - _parse(user.created_at)).total_seconds() / 3600, 1),
+        "referral_fen": referral,
+        "income_fen": income,
+    }
+    return evaluate("withdrawal_after_referral", user_id, evidence, cause=withdrawal_id)
+
+
+# ---------------------------------------------------------------- the desk: list and resolve flags
+
+RESOLUTIONS = ("dismiss", "confirm", "release_hold", "unfreeze", "resume_merchant", "freeze")
+# Reversals may be applied to a flag already resolved (a confirmed hold is released later); verdicts may not.
+_VERDICTS = ("dismiss", "confirm")
+
+
+def list_flags(status: str, *, limit: int, page_cursor: str | None) -> tuple[list[Any], str | None]:
+    from functools import partial
+
+    from chalicelib.store import cursor
+
+    return cursor.query_page(
+        partial(flags.query_status, status),
+        scope=cursor.scope("risk-flags", status=status),
+        limit=limit,
+        cursor=page_cursor,
+    )
+
+
+def _reverse_automatic(flag: Any, *, actor: Caller, reason: str, request_id: str | None) -> dict[str, Any]:
+    """Undo what the flag's rule did automatically (a dismissed flag was a false positive)."""
+    done: dict[str, Any] = {}
+    if flag.action == R.Action.HOLD_PAYOUTS:
+        done["released_withdrawals"] = release_payouts(flag.subject, actor=actor, reason=reason, request_id=request_id)
+    elif flag.action == R.Action.FREEZE:
+        done["unfrozen"] = unfreeze(flag.subject, actor=actor, reason=reason, request_id=request_id)
+    elif flag.action == R.Action.PAUSE_MERCHANT:
+        done["resumed_tasks"] = resume_merchant(flag.subject, flag, actor=actor, reason=reason, request_id=request_id)
+    return done
+
+
+def resolve_flag(actor: Caller, flag_id: str, action: str, *, note: str | None, request_id: str | None) -> Any:
+    """The desk's decision on a flag, audit-logged; reversals undo the automatic action on the flag's subject."""
+    from chalicelib.domain.errors import Conflict, Invalid, NotFound
+    from chalicelib.services import audit
+
+    if action not in RESOLUTIONS:
+        raise Invalid({"action": "处理方式应为 " + " / ".join(RESOLUTIONS)})
+    flag = flags.get(flag_id)
+    if flag is None:
+        raise NotFound("FLAG_NOT_FOUND", "风险标记不存在")
+    if action in _VERDICTS and flag.status != "open":
+        raise Conflict("FLAG_RESOLVED", "该风险标记已处理")
+    reason = note or f"risk flag {flag.rule_id} {action}"
+    user_subject = flag.subject.startswith("usr_")
+    if action in ("release_hold", "unfreeze", "freeze", "resume_merchant") and not user_subject:
+        raise Conflict("FLAG_SUBJECT_NOT_USER", "该标记的对象不是用户，无法执行此操作")
+    effects: dict[str, Any] = {}
+    if action == "dismiss":
+        effects = _reverse_automatic(flag, actor=actor, reason=reason, request_id=request_id)
+    elif action == "release_hold":
+        if not payouts_held(flag.subject):
+            raise Conflict("NO_PAYOUT_HOLD", "该用户的提现未被暂停")
+        effects["released_withdrawals"] = release_payouts(
+            flag.subject, actor=actor, reason=reason, request_id=request_id
+        )
+    elif action == "unfreeze":
+        if not unfreeze(flag.subject, actor=actor, reason=reason, request_id=request_id):
+            raise Conflict("NOT_FROZEN", "该用户未被冻结")
+        effects["unfrozen"] = True
+    elif action == "resume_merchant":
+        if flag.rule_id != "merchant_mass_rejection":
+            raise Conflict("FLAG_NOT_BREAKER", "只有批量驳回熔断的标记可以恢复商家任务")
+        effects["resumed_tasks"] = resume_merchant(
+            flag.subject, flag, actor=actor, reason=reason, request_id=request_id
+        )
+    elif action == "freeze":
+        _admin_freeze(actor, flag, reason, request_id)
+        effects["frozen"] = True
+    now_iso = _iso(clock.now())
+    if flag.status == "open":
+        flags.resolve(flag, action, by=actor.id, at=now_iso, note=note)
+    audit.record(
+        actor,
+        f"risk.flag.{action}",
+        "flag",
+        flag_id,
+        reason=note,
+        before={"status": flag.status, "rule_id": flag.rule_id, "subject": flag.subject},
+        after={"status": "resolved", "resolution": action if flag.status == "open" else flag.resolution, **effects},
+        request_id=request_id,
+    )
+    return flags.get(flag_id)
+
+
+def _admin_freeze(actor: Caller, flag: Any, reason: str, request_id: str | None) -> None:
+    from chalicelib.domain.errors import Conflict, NotFound
+    from chalicelib.services import audit
+    from chalicelib.store import users
+
+    user = users.get_user(flag.subject, consistent=True)
+    if user is None:
+        raise NotFound("USER_NOT_FOUND", "用户不存在")
+    if user.status == "frozen":
+        raise Conflict("ALREADY_FROZEN", "该用户已被冻结")
+    entry = audit.entry(
+        actor, "risk.freeze", "user", flag.subject, reason=reason, before={"status": user.status},
+        after={"status": "frozen", "flag_id": flag.flag_id}, request_id=request_id,
+    )  # fmt: skip
+    users.set_status_with_audit(flag.subject, "frozen", reason=reason, now_iso=_iso(clock.now()), audit_entry=entry)

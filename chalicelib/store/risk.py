@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 
 from chalicelib.store import keys
@@ -30,6 +30,7 @@ class RiskState(Item, discriminator="risk_state"):
 
     state = JSONAttribute()
     updated_at = UnicodeAttribute()
+    version = NumberAttribute(null=True)
 
 
 class ContentFirst(Item, discriminator="risk_content"):
@@ -123,3 +124,24 @@ def release_guarantee(merchant_id: str) -> None:
     from chalicelib.store.guarantee import GuaranteeHold
 
     GuaranteeHold(*keys.guarantee_hold(merchant_id)).delete()
+
+
+def get_versioned(rule_id: str, subject: str) -> tuple[dict[str, Any], int]:
+    try:
+        item = RiskState.get(*keys.risk_counter(rule_id, subject), consistent_read=True)
+    except RiskState.DoesNotExist:
+        return {}, 0
+    return dict(item.state or {}), int(item.version or 0)
+
+
+def put_versioned(rule_id: str, subject: str, state: dict[str, Any], version: int, at: str) -> bool:
+    """Write the state if nobody else wrote since `version` was read (optimistic); False if someone did."""
+    pk, sk = keys.risk_counter(rule_id, subject)
+    condition = RiskState.PK.does_not_exist() if version == 0 else RiskState.version == version
+    try:
+        RiskState(PK=pk, SK=sk, state=state, updated_at=at, version=version + 1).save(condition=condition)
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
