@@ -27,6 +27,23 @@ test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests
 
+## Benchmarks (not part of `make test`): 10,000 published tasks and 1,000 workers on a local moto server, every hot
+## route's DynamoDB operations, read amplification and latency against a bare GetItem, `import app` against
+## `import boto3`, and the contention races at full size. Ends with one `BENCH ...` line. See docs/capacity.md.
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.bench
+
+## Load (not in CI): locust, headless and bounded (LOAD_USERS=50 LOAD_RATE=10 LOAD_TIME=60s), against a local stack
+## it starts and seeds on loopback. locust lives in its own venv (.venv-load, requirements-load.txt).
+LOAD_VENV := .venv-load
+$(LOAD_VENV)/.installed: requirements-load.txt
+	@test -x $(LOAD_VENV)/bin/python || $(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/python -m pip install --quiet -r requirements-load.txt
+	@touch $@
+
+load: $(STAMP) $(LOAD_VENV)/.installed
+	LOCUST=$(LOAD_VENV)/bin/locust $(BIN)/python -m tests.load.run
+
 ## Deployable template for a stage (STAGE=dev|prod): build/$(STAGE)/sam.json + deployment.zip, then cfn-lint.
 ## Needs the network (chalice fetches Lambda wheels); deploy with `sam deploy` or `aws cloudformation deploy`.
 package: $(STAMP)
