@@ -15,6 +15,7 @@ from chalicelib.adapters import http_delivery
 from chalicelib.domain import webhooks as W
 from tests.api.claims.conftest import publish_task
 from tests.conftest import stream_records
+from tests.unit.foundation.logcapture import log_lines  # noqa: F401 - a fixture for the log tests
 
 PUBLIC_IP = "93.184.216.34"
 URL = "https://hooks.example.com/taskhall"

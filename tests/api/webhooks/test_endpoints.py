@@ -26,10 +26,22 @@ def test_create_returns_the_secret_once_and_stores_it_encrypted(api, merchant, d
     assert dns.lookups == ["hooks.example.com"]  # the host was resolved and checked at registration
 
 
-def test_secret_never_reaches_the_logs(api, merchant, dns, caplog):
-    caplog.set_level("DEBUG")
-    made = register(api, merchant)
-    assert made["secret"] not in caplog.text
+def test_secret_never_reaches_the_logs(api, users, merchant, receiver, pump, log_lines):
+    from chalicelib.adapters.log import logger
+    from tests.api.webhooks.conftest import accepted_claim
+
+    level = logger.log_level
+    logger.setLevel("INFO")
+    try:
+        made = register(api, merchant)
+        accepted_claim(api, users, merchant)
+        pump.drain()
+    finally:
+        logger.setLevel(level)
+    assert log_lines.with_message("webhook endpoint created") and log_lines.with_message("webhook attempt")
+    assert len(receiver.got) == 2
+    assert made["secret"] not in log_lines.text
+    assert receiver.got[0].headers["X-Taskhall-Signature"] not in log_lines.text
 
 
 def test_delete_removes_the_endpoint_and_frees_a_place(api, merchant, dns):
