@@ -170,3 +170,28 @@ def test_a_receiver_that_keeps_failing_is_dead_lettered_and_redeliver_works(e2e,
     after = _delivery(e2e, merchant, made["id"])
     assert (after["status"], after["attempts"], after["response_code"]) == ("delivered", item["attempts"] + 1, 200)
     assert after["history"][-1]["manual"] is True
+
+
+def test_a_receiver_that_never_answers_times_out_until_dead_lettered(e2e, monkeypatch):
+    import socket
+
+    # Deliveries run in this process (the pump); a short timeout keeps ~30 silent attempts fast.
+    monkeypatch.setattr(W, "TIMEOUT_S", 0.3)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(128)  # the kernel completes connections; nobody ever reads or answers
+    try:
+        merchant = _Who(_account(e2e.http, "merchant"))
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        made = e2e.http.post("/v1/webhooks", {"url": url, "events": ["claim.accepted"]}, token=merchant.token).json
+        _accepted_claim(e2e, merchant)
+        e2e.pump.drain()
+        for _ in range(30):
+            _advance(e2e, W.CAP_S)
+            item = _delivery(e2e, merchant, made["id"])
+            if item["status"] == "dead":
+                break
+    finally:
+        silent.close()
+    assert item["status"] == "dead" and item["response_code"] is None and item["last_error"] == "timeout", item
+    assert item["attempts"] >= 13 and {h["error"] for h in item["history"]} == {"timeout"}
