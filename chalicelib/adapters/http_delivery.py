@@ -53,7 +53,9 @@ def post(
     body: bytes,
     headers: dict[str, str],
     timeout_s: float,
+    ca_file: str | None = None,
 ) -> Outcome:
+    """POST `body` to `address`:`port` for the URL `scheme://host/path`. `ca_file` replaces the public roots (tests)."""
     import certifi
     import urllib3
 
@@ -65,7 +67,7 @@ def post(
             "server_hostname": host,
             "assert_hostname": host,
             "cert_reqs": "CERT_REQUIRED",
-            "ca_certs": certifi.where(),
+            "ca_certs": ca_file or certifi.where(),
         }
     pool = pool_cls(
         address, port, timeout=urllib3.Timeout(total=timeout_s), retries=False, maxsize=1, block=False, **kwargs

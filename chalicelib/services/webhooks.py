@@ -201,11 +201,20 @@ def fan_out(merchant_id: str, event: str, object_id: str, at: str, data: dict[st
     return len(fresh)
 
 
-def _at(image: dict[str, Any], *names: str) -> str:
+def _at(image: dict[str, Any], *names: str) -> str | None:
+    """When the transition happened, from the image itself: a redelivered record must name the same event."""
     for name in names:
         if image.get(name):
             return str(image[name])
-    return _iso(clock.now())
+    return None
+
+
+def _emit(kind: str, merchant_id: Any, event: str, object_id: Any, at: str | None, data: dict[str, Any]) -> None:
+    if not merchant_id or not object_id or at is None:
+        # Not guessable from the clock (a replay would then be a new event): say so and skip.
+        logger.warning("webhook event without merchant, id or time", extra={"kind": kind, "event": event})
+        return
+    fan_out(str(merchant_id), event, str(object_id), at, data)
 
 
 def _pick(image: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -226,7 +235,7 @@ def on_task(change: events.Change) -> None:
         data = _pick(
             new, "task_id", "title", "status", "category", "reward_fen", "slots", "accepted_count", "review_reason"
         )
-        fan_out(str(new["merchant_id"]), event, str(new["task_id"]), _at(new, "updated_at", "closed_at"), data)
+        _emit("task", new.get("merchant_id"), event, new.get("task_id"), _at(new, "updated_at", "closed_at"), data)
 
 
 @events.on_change("claim")
@@ -246,19 +255,17 @@ def on_claim(change: events.Change) -> None:
             "reject_reason",
             "accepted_by",
         )
-        fan_out(str(new["merchant_id"]), event, str(new["claim_id"]), _at(new, "updated_at", "settled_at"), data)
+        _emit("claim", new.get("merchant_id"), event, new.get("claim_id"), _at(new, "updated_at", "settled_at"), data)
 
 
 @events.on_change("dispute")
 def on_dispute(change: events.Change) -> None:
     new = change.new or {}
-    if not new.get("merchant_id"):
-        return
     for event in W.dispute_events(change.old, change.new):
         names = ("dispute_id", "dispute_kind", "claim_id", "task_id", "status", "outcome", "worker_paid_fen")
         data = _pick(new, *names, "resolved_at")
-        object_id = str(new.get("dispute_id") or change.keys.get("PK", ""))
-        fan_out(str(new["merchant_id"]), event, object_id, _at(new, "resolved_at", "updated_at"), data)
+        at = _at(new, "resolved_at", "updated_at")
+        _emit("dispute", new.get("merchant_id"), event, new.get("dispute_id"), at, data)
 
 
 @events.on_change("webhook")

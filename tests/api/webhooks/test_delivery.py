@@ -293,3 +293,10 @@ def test_the_delivery_log_pages_newest_first(api, merchant, receiver, pump, cloc
     assert len(second["items"]) == 1 and second["next_cursor"] is None
     created = [d["created_at"] for d in first["items"] + second["items"]]
     assert created == sorted(created, reverse=True)
+
+
+def test_a_transition_without_its_time_is_skipped_rather_than_dated_by_the_clock(api, merchant, receiver, pump):
+    register(api, merchant)
+    task = {"task_id": "tsk_2", "merchant_id": merchant.id, "title": "无时间"}
+    service.on_task(_change("task", {**task, "status": "published"}, {**task, "status": "completed"}))
+    assert queued_messages() == []

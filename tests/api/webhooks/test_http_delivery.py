@@ -119,3 +119,84 @@ def test_post_reaches_an_ipv6_address():
         srv.shutdown()
         srv.server_close()
     assert out.status == 201 and srv.seen[0][1]["Host"] == "hooks.example.com"
+
+
+def _self_signed(tmp_path: Any, name: str) -> tuple[str, str]:
+    """A certificate for `name` (and its key) in PEM files."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+def _tls_server(tmp_path: Any, name: str) -> tuple[Any, str]:
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path, name)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv.seen, srv.status = [], 200  # type: ignore[attr-defined]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_file, key_file)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, cert_file
+
+
+def _tls_post(srv: Any, ca_file: str) -> http_delivery.Outcome:
+    return http_delivery.post(
+        scheme="https",
+        address="127.0.0.1",
+        port=srv.server_address[1],
+        host="hooks.example.com",
+        host_header="hooks.example.com",
+        path="/cb",
+        body=b"{}",
+        headers={},
+        timeout_s=5,
+        ca_file=ca_file,
+    )
+
+
+def test_https_to_the_checked_address_verifies_the_certificate_against_the_urls_host(tmp_path):
+    srv, ca_file = _tls_server(tmp_path, "hooks.example.com")
+    try:
+        out = _tls_post(srv, ca_file)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert out.status == 200 and out.error is None
+    assert srv.seen[0][1]["Host"] == "hooks.example.com"
+
+
+def test_https_to_a_server_with_another_names_certificate_fails(tmp_path):
+    srv, ca_file = _tls_server(tmp_path, "attacker.example.net")
+    try:
+        out = _tls_post(srv, ca_file)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert out.status is None and out.error == "tls" and srv.seen == []
