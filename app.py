@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib.config import settings
 from chalicelib.handlers import (
+    admin_analytics,
     admin_audit,
     admin_finance,
     admin_risk,
@@ -52,6 +53,7 @@ app.register_blueprint(tasks.bp)
 app.register_blueprint(task_review.bp)
 app.register_blueprint(hall.bp)
 app.register_blueprint(admin_finance.bp)
+app.register_blueprint(admin_analytics.bp)
 app.register_blueprint(admin_risk.bp)
 app.register_blueprint(admin_audit.bp)
 app.register_blueprint(admin_users.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.services import (  # noqa: F401 - imported for their registrations
+    analytics,  # the desk's activity and heatmap rollups
     completion,  # tasks complete when every slot is settled
     credit,  # credit score from claim outcomes
     disputes,  # dispute notifications; a closed case's own credit change
