@@ -30,6 +30,8 @@ def on_job(event: Any) -> dict[str, Any]:
     return events.process_queue_batch(event.to_dict())
 
 
-@bp.on_sqs_message(queue=_cfg.webhooks_queue, batch_size=10, name="on_webhook")
+# Each webhook message may wait up to 10 s for a merchant's receiver: two per batch fit the 30 s Lambda timeout,
+# where ten slow receivers would time the whole batch out and send it round again (docs/decisions/0072).
+@bp.on_sqs_message(queue=_cfg.webhooks_queue, batch_size=2, name="on_webhook")
 def on_webhook(event: Any) -> dict[str, Any]:
     return events.process_queue_batch(event.to_dict())
