@@ -62,7 +62,8 @@ class MerchantOut(BaseModel):
     merchant_id: str
     average_rating: float | None = Field(description="用户给商家的平均评分（1–5）")
     rating_count: int
-    mean_review_s: int | None = Field(description="平均审核用时（秒；近似“审核用时中位数”）")
+    mean_review_s: int | None = Field(description="平均审核用时（秒）")
+    median_review_s: int | None = Field(description="审核用时中位数（秒；按分段直方图估算，误差在所在分段内）")
     reject_rate: float | None = Field(description="驳回率 = 驳回数 ÷ 审核数")
     reviewed_count: int
 
@@ -85,6 +86,7 @@ class HallItemOut(BaseModel):
     distance_m: int | None = Field(description="按 near 查询时与任务地点的距离（米）")
     merchant: MerchantOut
     locked_reason: LockedOut | None = Field(description="能看到但暂不能领取的原因；可领取时为 null")
+    pinned: bool = Field(False, description="置顶任务：按类型筛选时排在第一页最前面")
 
 
 class HallPageOut(BaseModel):

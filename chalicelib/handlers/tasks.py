@@ -147,9 +147,8 @@ class StatsOut(BaseModel):
     expired: int
     abandoned: int
     completion_rate: float | None = Field(description="通过数 ÷ 领取数")
-    mean_submit_s: int | None = Field(
-        description="从领取到提交的平均用时（秒）。API 约定的“提交用时中位数”以平均值近似：中位数需逐条读取领取记录"
-    )
+    mean_submit_s: int | None = Field(description="从领取到提交的平均用时（秒）")
+    median_submit_s: int | None = Field(description="从领取到提交的用时中位数（秒；按分段直方图估算）")
     funded_fen: int = Field(description="累计托管（分）")
     spent_fen: int = Field(description="已支付的奖励与服务费（分）")
     escrow_fen: int = Field(description="仍在托管中（分）")

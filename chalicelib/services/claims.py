@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from chalicelib.adapters import clock, ids
+from chalicelib.domain import durations as D
 from chalicelib.domain import ledger as L
 from chalicelib.domain import tasks as T
 from chalicelib.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -131,7 +132,13 @@ def claim(caller: Caller, task_id: str, *, device_id: str | None, source_ip: str
         **store.index_attrs(claim_id, caller.id, task_id, T.ClaimStatus.CLAIMED, now_iso, due),
     )
     for _ in range(SHARD_ATTEMPTS):
-        take_slot = _slot_op(task, shards)
+        try:
+            take_slot = _slot_op(task, shards)
+        except _Exhausted:
+            from chalicelib.services import tasks as task_service
+
+            task_service.fold_dry_shards(task_id)  # the hall and completion see the hot task as full now
+            raise Conflict("SLOTS_EXHAUSTED", "任务名额已满") from None
         ops = [
             take_slot,
             store.new_claim_ops(item, item.device_hash, item.ip_hash, now_iso),
@@ -167,16 +174,11 @@ def claim(caller: Caller, task_id: str, *, device_id: str | None, source_ip: str
                     raise Conflict("SLOTS_EXHAUSTED", "任务名额已满") from None
                 raise Conflict("TASK_NOT_OPEN", "任务已暂停或结束领取") from None
             raise
-        except _Exhausted:
-            from chalicelib.services import tasks as task_service
-
-            task_service.fold_dry_shards(task_id)  # the hall and completion see the hot task as full now
-            raise Conflict("SLOTS_EXHAUSTED", "任务名额已满") from None
         return view(item)
     raise Conflict("BUSY_RETRY", "领取的人太多了，请稍后重试")
 
 
-SHARD_ATTEMPTS = 4
+SHARD_ATTEMPTS = 8  # a lost race for a shard re-reads and picks again; only a rush this long gives up
 
 
 class _Exhausted(Exception):
@@ -293,7 +295,9 @@ def submit_proof(
                 "ip_hash": crypto.blind_index("ip", source_ip) if source_ip else c.ip_hash,
             },
         ),
-        store.task_counter_ops(c.task_id, {"submitted_count": 1, "submit_seconds_total": seconds}),
+        store.task_counter_ops(
+            c.task_id, {"submitted_count": 1, "submit_seconds_total": seconds, f"st{D.bucket(seconds):02d}": 1}
+        ),
         store.worker_counter_ops(c.worker_id, {"open_claims": -1}),
     ]
     _post_with_labels([], ops)

@@ -42,6 +42,7 @@ class MerchantSummary:
     average_rating: float | None
     rating_count: int
     mean_review_s: int | None
+    median_review_s: int | None
     reject_rate: float | None
     reviewed_count: int
 
@@ -60,6 +61,7 @@ class HallItem:
     distance_m: int | None
     merchant: MerchantSummary
     locked_reason: dict[str, str] | None
+    pinned: bool = False  # a promoted (置顶) task shown first on its category's first page
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def _summaries(merchant_ids: list[str]) -> dict[str, MerchantSummary]:
             average_rating=s.average_rating if s else None,
             rating_count=int(s.rating_count or 0) if s else 0,
             mean_review_s=s.mean_review_s if s else None,
+            median_review_s=s.median_review_s if s else None,
             reject_rate=s.reject_rate if s else None,
             reviewed_count=int(s.reviewed_count or 0) if s else 0,
         )
@@ -143,7 +146,17 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
     resumed = [s for s in (stream.after(after) for stream in streams) if s is not None]
     shown: dict[str, tuple[H.Shown, Forbidden | None]] = {}
 
+    # Promoted tasks (services/promoted.py) head a category's first page; the cursor remembers which, so later
+    # pages leave them out of the merge.
+    pinned: list[hall_store.HallEntry] = []
+    pinned_ids: set[str] = set(start.get("p") or ()) if start else set()
+
     def keep(e: hall_store.HallEntry) -> bool:
+        if e.task_id in pinned_ids:
+            return False
+        return shows(e)
+
+    def shows(e: hall_store.HallEntry) -> bool:
         if int(e.slots_left) <= 0 or e.ends_at <= now_iso:
             return False  # the stream consumer or the deadline sweep is about to take it out
         if center is not None:
@@ -155,9 +168,21 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
         shown[e.task_id] = seen
         return seen[0] != H.Shown.HIDDEN
 
+    if q.category and start is None and q.limit > 1:
+        from chalicelib.services import promoted
+
+        lo, hi = q.min_reward_fen, q.max_reward_fen
+        pinned = [
+            e
+            for e in promoted.pinned_entries(q.category, now_iso)
+            if (lo is None or int(e.reward_fen) >= lo) and (hi is None or int(e.reward_fen) <= hi) and shows(e)
+        ][: min(promoted.MAX_PINS_SHOWN, q.limit - 1)]
+        pinned_ids = {e.task_id for e in pinned}
     stats = hall_store.ReadStats()
-    merged = hall_store.merge(resumed, forward=forward, limit=q.limit, keep=keep, stats=stats, first_read=first_read)
-    merchants = _summaries(sorted({e.merchant_id for e in merged.items}))
+    merged = hall_store.merge(
+        resumed, forward=forward, limit=q.limit - len(pinned), keep=keep, stats=stats, first_read=first_read
+    )
+    merchants = _summaries(sorted({e.merchant_id for e in pinned + merged.items}))
     items = [
         HallItem(
             id=e.task_id,
@@ -176,10 +201,12 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
             ),
             merchant=merchants[e.merchant_id],
             locked_reason=_locked(shown[e.task_id][1]),
+            pinned=e.task_id in pinned_ids,
         )
-        for e in merged.items
+        for e in pinned + merged.items
     ]
-    next_cursor = cursor.encode({"r": {"S": merged.last_rank}}, scope) if merged.last_rank else None
+    resume = {"r": {"S": merged.last_rank}, **({"p": sorted(pinned_ids)} if pinned_ids else {})}
+    next_cursor = cursor.encode(resume, scope) if merged.last_rank else None
     logger.info(
         "hall page",
         extra={

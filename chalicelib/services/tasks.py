@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.adapters import clock, ids
 from chalicelib.adapters.log import logger
+from chalicelib.domain import durations as D
 from chalicelib.domain import ledger as L
 from chalicelib.domain import tasks as T
 from chalicelib.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -269,12 +270,11 @@ def submit(caller: Caller, task_id: str) -> TaskView:
 
 
 def _is_member(merchant_id: str, now: datetime) -> bool:
-    """Membership lives on the user item once the membership feature writes `member_until`; until then no one."""
-    from chalicelib.store import users
+    """A paid membership whose `active_until` is still ahead (services/membership.py): one GetItem."""
+    from chalicelib.store import membership
 
-    user = users.get_user(merchant_id)
-    until = getattr(user, "member_until", None) if user is not None else None
-    return bool(until) and str(until) > _iso(now)
+    until = membership.active_until(merchant_id)
+    return until is not None and until > _iso(now)
 
 
 def fee_bps_for_task(category: str, merchant_id: str, now: datetime) -> int:
@@ -789,6 +789,7 @@ class Stats:
     abandoned: int
     completion_rate: float | None
     mean_submit_s: int | None
+    median_submit_s: int | None
     funded_fen: int
     spent_fen: int
     escrow_fen: int
@@ -819,6 +820,7 @@ def stats(caller: Caller, task_id: str) -> Stats:
         abandoned=int(t.abandoned_count or 0),
         completion_rate=round(accepted / claimed, 4) if claimed else None,
         mean_submit_s=int(int(t.submit_seconds_total or 0) / submitted) if submitted else None,
+        median_submit_s=D.median([int(getattr(t, f"st{i:02d}") or 0) for i in range(D.BUCKETS)]),
         funded_fen=funded,
         spent_fen=spent,
         escrow_fen=escrow,

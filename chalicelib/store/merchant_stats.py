@@ -1,5 +1,6 @@
 """A merchant's public track record (`USER#<merchant>`/`MERCHANT_STATS`), kept by the review transactions and
-shown on hall items: average rating from workers, median-ish review time, reject rate."""
+shown on hall items: average rating from workers, median review time (a histogram, domain/durations.py),
+reject rate."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 
 from pynamodb.attributes import NumberAttribute
 
+from chalicelib.domain import durations as D
 from chalicelib.store import keys, tx
 from chalicelib.store.base import Item
 
@@ -17,6 +19,13 @@ class MerchantStats(Item, discriminator="merchant_stats"):
     review_seconds_total = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)  # workers' 1–5 ratings of the merchant
     rating_count = NumberAttribute(default=0)
+    # Review-time histogram `rt00` … `rt14`, one counter per bucket of domain/durations.py (declared in a loop:
+    # the class body's namespace is where pynamodb finds attributes).
+    locals().update({f"rt{i:02d}": NumberAttribute(default=0) for i in range(D.BUCKETS)})
+
+    @property
+    def median_review_s(self) -> int | None:
+        return D.median([int(getattr(self, f"rt{i:02d}") or 0) for i in range(D.BUCKETS)])
 
     @property
     def average_rating(self) -> float | None:
@@ -52,6 +61,7 @@ def review_ops(merchant_id: str, *, review_s: int, rejected: bool) -> Callable[[
             MerchantStats.kind.set(MerchantStats),
             MerchantStats.reviewed_count.add(1),
             MerchantStats.review_seconds_total.add(review_s),
+            getattr(MerchantStats, f"rt{D.bucket(review_s):02d}").add(1),
         ]
         if rejected:
             actions.append(MerchantStats.rejected_count.add(1))

@@ -102,9 +102,14 @@ def refill_ops(task: TaskItem, amounts: list[int], taker: int, *, published: str
         for i, amount in enumerate(amounts):
             if i != taker and amount == 0:
                 continue
-            actions = [*_counting(task.task_id, i), SlotShard.free.add(amount - (1 if i == taker else 0))]
-            if i == taker:
-                actions += [SlotShard.open_claims.add(1), SlotShard.claimed_count.add(1)]
+            took = 1 if i == taker else 0
+            # ADD 0 still creates the counter, so a fold can condition on every counter's value.
+            actions = [
+                *_counting(task.task_id, i),
+                SlotShard.free.add(amount - took),
+                SlotShard.open_claims.add(took),
+                SlotShard.claimed_count.add(took),
+            ]
             t.update(_shard_key(task.task_id, i), actions, label=f"shard:{i}")
 
     return apply

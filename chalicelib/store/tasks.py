@@ -22,6 +22,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 
+from chalicelib.domain import durations as D
 from chalicelib.store import keys
 from chalicelib.store.base import Item
 
@@ -67,6 +68,8 @@ class TaskItem(Item, discriminator="task"):
     abandoned_count = NumberAttribute(default=0)
     spent_fen = NumberAttribute(default=0)  # rewards + fees paid out of escrow
     submit_seconds_total = NumberAttribute(default=0)  # for the average time to submit
+    # Time-to-submit histogram `st00` … `st14` (domain/durations.py), for the median; declared in a loop.
+    locals().update({f"st{i:02d}": NumberAttribute(default=0) for i in range(D.BUCKETS)})
     # Task lifecycle (services/tasks.py): funding rounds so each escrow-fund transfer id is deterministic,
     # and the soft content-screen flags the desk should look at first.
     fund_seq = NumberAttribute(default=0)

@@ -44,6 +44,7 @@ def test_only_published_tasks_with_free_slots_are_listed(api, market):
         "average_rating": None,
         "rating_count": 0,
         "mean_review_s": None,
+        "median_review_s": None,
         "reject_rate": None,
         "reviewed_count": 0,
     }
@@ -200,6 +201,8 @@ def test_hall_items_carry_the_merchants_track_record(api, market):
         reviewed_count=40,
         rejected_count=2,
         review_seconds_total=40 * 3600,
+        rt04=10,  # (1,800 s, 1 h]
+        rt05=30,  # (1 h, 2 h]
         rating_sum=180,
         rating_count=40,
     ).save()
@@ -209,6 +212,7 @@ def test_hall_items_carry_the_merchants_track_record(api, market):
         "average_rating": 4.5,
         "rating_count": 40,
         "mean_review_s": 3600,
+        "median_review_s": 4_800,  # ranks 20 and 21 of 40: the 10th and 11th of 30 spread over (1 h, 2 h]
         "reject_rate": 0.05,
         "reviewed_count": 40,
     }

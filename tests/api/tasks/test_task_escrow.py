@@ -186,6 +186,7 @@ def test_stats_count_claims_and_account_for_every_fen(api, market, clock):
     s = api.get(f"/v1/tasks/{tid}/stats", token=m.token).json
     assert (s["claimed"], s["submitted"], s["accepted"], s["rejected"], s["abandoned"]) == (3, 2, 1, 1, 1)
     assert s["completion_rate"] == pytest.approx(1 / 3, abs=1e-4) and s["mean_submit_s"] == 900
+    assert s["median_submit_s"] == 825  # 600 s and 1,200 s: slot centres of (300, 600] and (600, 1800], averaged
     assert (s["funded_fen"], s["spent_fen"], s["escrow_fen"]) == (4_200, 1_050, 1_050)  # the rejection is held
     assert s["refunded_fen"] == 2_100 and balance(L.wallet(m.id)) == 10_000 - 4_200 + 2_100
 
