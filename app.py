@@ -7,6 +7,7 @@ from chalicelib.handlers import (
     admin_analytics,
     admin_audit,
     admin_finance,
+    admin_reports,
     admin_risk,
     admin_users,
     auth,
@@ -53,6 +54,7 @@ app.register_blueprint(tasks.bp)
 app.register_blueprint(task_review.bp)
 app.register_blueprint(hall.bp)
 app.register_blueprint(admin_finance.bp)
+app.register_blueprint(admin_reports.bp)
 app.register_blueprint(admin_analytics.bp)
 app.register_blueprint(admin_risk.bp)
 app.register_blueprint(admin_audit.bp)

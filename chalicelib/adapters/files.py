@@ -29,3 +29,19 @@ def head(key: str) -> dict[str, Any] | None:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
+
+
+def put_text(key: str, text: str, content_type: str) -> None:
+    """Write a generated text file (reports) to the bucket, encoded as UTF-8."""
+    aws.client("s3").put_object(
+        Bucket=settings().bucket_name, Key=key, Body=text.encode("utf-8"), ContentType=content_type
+    )
+
+
+def presigned_get(key: str, expires_s: int, filename: str | None = None) -> str:
+    """A time-limited download link for one object; `filename` names the saved file."""
+    params: dict[str, Any] = {"Bucket": settings().bucket_name, "Key": key}
+    if filename:
+        params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+    url: str = aws.client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+    return url

@@ -222,7 +222,7 @@ def _claim_created(claim: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- the desk's reads
 
 
-def _figures(row: dict[str, Any] | None) -> dict[str, Any]:
+def figures(row: dict[str, Any] | None) -> dict[str, Any]:
     row = row or {}
     n = lambda k: int(row.get(k, 0))  # noqa: E731
     outcomes = {s: n(f"claims_{s}") for s in OUTCOMES}
@@ -252,8 +252,19 @@ def overview(day: date | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"date": on.isoformat()}
     for period in ("day", "week", "month"):
         rows = rollups.read(ACTIVITY, period, b[period], b[period], limit=1)
-        out[period] = {"bucket": b[period], **_figures(rows[0] if rows else None)}
+        out[period] = {"bucket": b[period], **figures(rows[0] if rows else None)}
     return out
+
+
+def period_figures(period: str, bucket: str) -> dict[str, Any]:
+    rows = rollups.read(ACTIVITY, period, bucket, bucket, limit=1)
+    return figures(rows[0] if rows else None)
+
+
+def day_rows(start: date, end: date) -> dict[str, dict[str, Any]]:
+    """Each day's figures over [start, end] (one Query; the heat rows that sort between days are skipped)."""
+    rows = rollups.read(ACTIVITY, "day", start.isoformat(), end.isoformat() + "#~", limit=MAX_HEAT_ROWS)
+    return {str(r["bucket"]): figures(r) for r in rows if "#" not in str(r.get("bucket", "#"))}
 
 
 def heatmap(start: date, end: date) -> dict[str, Any]:

@@ -80,6 +80,9 @@ JOBS: list[Job] = [
     Job("deadline_sweep", "chalicelib.services.sweep:sweep_deadlines", every_s=60),
     Job("payout_poll", "chalicelib.services.withdrawals:poll_payouts", every_s=60),
     Job("webhook_requeue", "chalicelib.services.webhooks:requeue_due", every_s=60),
+    Job("report_daily", "chalicelib.services.reports:daily", calendar="daily"),
+    Job("report_weekly", "chalicelib.services.reports:weekly", calendar="weekly"),
+    Job("report_monthly", "chalicelib.services.reports:monthly", calendar="monthly"),
 ]
 
 

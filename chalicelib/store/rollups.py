@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.store import keys, tx
 from chalicelib.store.base import Item, table_client
@@ -113,3 +113,36 @@ def read(metric: str, period: str, first: str, last: str, limit: int = 400) -> l
         if not start:
             break
     return out
+
+
+class ReportItem(Item, discriminator="report"):
+    """A generated report file: `REPORTS#<period>` / `<period start>#<kind>` (one per period and kind)."""
+
+    period = UnicodeAttribute()  # day | week | month
+    bucket = UnicodeAttribute()  # 2026-11-25 | 2026-W48 | 2026-11
+    report_kind = UnicodeAttribute()  # finance | activity
+    period_start = UnicodeAttribute()  # first Beijing date covered
+    period_end = UnicodeAttribute()  # last Beijing date covered
+    s3_key = UnicodeAttribute()
+    rows = NumberAttribute()
+    size_bytes = NumberAttribute()
+    generated_at = UnicodeAttribute()
+
+
+def save_report(item: ReportItem) -> None:
+    """Record a report file; a re-run for the same period and kind replaces the record (same key, same file)."""
+    item.save()
+
+
+def reports_query(period: str) -> Any:
+    """`query_page`-ready query of one period's reports, newest first."""
+    import functools
+
+    return functools.partial(ReportItem.query, keys.reports(period), scan_index_forward=False)
+
+
+def new_report(period: str, bucket: str, report_kind: str, period_start: str, **fields: Any) -> ReportItem:
+    pk, sk = keys.report(period, period_start, report_kind)
+    return ReportItem(
+        pk, sk, period=period, bucket=bucket, report_kind=report_kind, period_start=period_start, **fields
+    )
