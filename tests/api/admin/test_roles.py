@@ -78,3 +78,16 @@ def test_every_admin_route_refuses_roles_outside_its_area(api, users, method, pa
         assert reply.status == 403 and reply.code == "ROLE_FORBIDDEN", (role, reply.status, reply.body)
     anonymous = api.request(method, concrete, {} if method != "GET" else None)
     assert anonymous.status == 401
+
+
+LISTINGS = [(m, p, v) for m, p, v in ADMIN_ROUTES if m == "GET" and "{" not in p]
+
+
+@pytest.mark.parametrize(("method", "path", "view"), LISTINGS, ids=[f"{m} {p}" for m, p, _ in LISTINGS])
+def test_every_role_of_an_area_gets_past_the_role_check(api, users, method, path, view):
+    """The review queues open to reviewers, the finance views to finance, everything to admins."""
+    area = path.removeprefix("/v1/admin/").split("/")[0]
+    for role in sorted(ROLE_MAP[area]):
+        who = users.make(role)
+        reply = api.get(path, token=who.token)
+        assert reply.status != 403 and reply.status < 500, (role, reply.status, reply.body)
