@@ -8,6 +8,7 @@ Phones and ID numbers appear here only as blind indexes, masks and KMS envelopes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,3 +257,23 @@ def save_real_name(user_id: str, rn: RealName) -> None:
         if "idnum" in exc.failed:
             raise Conflict("IDENTITY_IN_USE", "该身份证号已绑定其他账号，一个身份只能认证一个账号") from None
         raise
+
+
+def users_without_status_index() -> Iterator[UserItem]:
+    """Offline maintenance only (a Scan): users written before the desk's GSI2 existed."""
+    yield from UserItem.scan(UserItem.GSI2PK.does_not_exist())
+
+
+def set_status_index(user: UserItem) -> bool:
+    """Give a user its GSI2 for the status it has now; False if the status changed meanwhile (already indexed)."""
+    g2pk, g2sk = keys.users_by_role_status(user.role, user.status, user.created_at, user.user_id)
+    try:
+        UserItem(*keys.user(user.user_id)).update(
+            actions=[UserItem.GSI2PK.set(g2pk), UserItem.GSI2SK.set(g2sk)],
+            condition=(UserItem.status == user.status) & UserItem.GSI2PK.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

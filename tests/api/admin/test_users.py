@@ -182,3 +182,21 @@ def test_export_is_masked_utf8_with_bom_audited_and_continues_by_cursor(api, use
     assert ID not in text
     exports = api.get("/v1/admin/audit-log?action=user.export", token=admin.token).json["items"]
     assert [e["after"]["rows"] for e in exports] == [1, 2]
+
+
+def test_backfill_indexes_users_written_before_the_status_index(api, users):
+    from chalicelib.store import keys
+    from chalicelib.store.users import UserItem
+
+    admin = users.staff("admin")
+    old = users.make("worker")
+    UserItem(*keys.user(old.id)).update(actions=[UserItem.GSI2PK.remove(), UserItem.GSI2SK.remove()])
+
+    def listed() -> list[str]:
+        reply = api.get("/v1/admin/users?role=worker&status=active", token=admin.token)
+        return [r["id"] for r in reply.json["items"]]
+
+    assert old.id not in listed()
+    assert admin_users.backfill_status_index() == 1
+    assert old.id in listed()
+    assert admin_users.backfill_status_index() == 0
