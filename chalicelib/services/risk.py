@@ -19,6 +19,7 @@ SYSTEM = Caller(id="system:risk", role="system")
 # Two accounts seen on one address within this long of each other are linked (shared NAT is why an IP is a
 # weaker signal than a device id: a window keeps a campus or office from linking everyone it ever served).
 IP_LINK_WINDOW = timedelta(hours=24)
+HOLD_SCAN_LIMIT = 50  # a user's newest withdrawals looked at when a hold is placed or released
 
 
 def _iso(at: datetime) -> str:
@@ -49,6 +50,16 @@ def evaluate(rule_id: str, subject: str, evidence: dict[str, Any], *, cause: str
     """
     rule = R.rule(rule_id)
     flag_id = flag_id_for(rule_id, subject, cause)
+    if flags.get(flag_id) is not None:
+        return flag_id
+    # The action first, the flag last: if the action fails the record is redelivered and both are done then (each
+    # action is idempotent); once the flag exists, nothing is re-applied.
+    if rule.action == R.Action.HOLD_PAYOUTS:
+        hold_payouts(subject, flag_id, rule.description)
+    elif rule.action == R.Action.FREEZE:
+        freeze(subject, flag_id, rule.description)
+    elif rule.action == R.Action.PAUSE_MERCHANT:
+        pause_merchant(subject, flag_id, rule.description)
     new = flags.put_flag(
         flag_id,
         rule_id,
@@ -59,15 +70,8 @@ def evaluate(rule_id: str, subject: str, evidence: dict[str, Any], *, cause: str
         score=rule.score,
         action=str(rule.action),
     )
-    if not new:
-        return flag_id
-    logger.warning("risk rule hit", extra={"rule_id": rule_id, "subject": subject, "flag_id": flag_id})
-    if rule.action == R.Action.HOLD_PAYOUTS:
-        hold_payouts(subject, flag_id, rule.description)
-    elif rule.action == R.Action.FREEZE:
-        freeze(subject, flag_id, rule.description)
-    elif rule.action == R.Action.PAUSE_MERCHANT:
-        pause_merchant(subject, flag_id, rule.description)
+    if new:
+        logger.warning("risk rule hit", extra={"rule_id": rule_id, "subject": subject, "flag_id": flag_id})
     return flag_id
 
 
@@ -82,10 +86,13 @@ def _audit(action: str, target_type: str, target_id: str, *, reason: str, before
 
 def _set_withdrawal_holds(user_id: str, reason: str | None) -> list[str]:
     """Mark (or clear) `hold_reason` on the user's pending withdrawals; returns their ids."""
+    from pynamodb.exceptions import UpdateError
+
     from chalicelib.store import withdrawals as wdr_store
 
     touched = []
-    for w in wdr_store.query_for_user(user_id):
+    # Pending withdrawals are the newest ones (the daily cap bounds how many a user makes).
+    for w in wdr_store.query_for_user(user_id, limit=HOLD_SCAN_LIMIT, page_size=HOLD_SCAN_LIMIT):
         if w.status != "pending":
             continue
         action = (
@@ -93,7 +100,12 @@ def _set_withdrawal_holds(user_id: str, reason: str | None) -> list[str]:
             if reason
             else wdr_store.WithdrawalItem.hold_reason.remove()
         )
-        w.update(actions=[action], condition=wdr_store.WithdrawalItem.status == "pending")
+        try:
+            w.update(actions=[action], condition=wdr_store.WithdrawalItem.status == "pending")
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue  # settled meanwhile
         touched.append(w.withdrawal_id)
     return touched
 
