@@ -39,11 +39,11 @@ def reject(api, merchant, claim_id: str) -> None:
 
 
 @pytest.fixture
-def rejected(api, accounts):
+def rejected(api, users):
     """A merchant's task (2 slots, reward 1,000 + fee 50) with one claim rejected; its appeal window is open."""
 
     def make(slots: int = 2, reward: int = 1_000, **task_fields) -> Rejected:
-        m, w = accounts.make("merchant"), accounts.make("worker")
+        m, w = users.make("merchant"), users.make("worker")
         task_id = publish_task(m.id, slots=slots, reward=reward, **task_fields)
         cid = claim_and_submit(api, w, task_id)
         reject(api, m, cid)
@@ -68,9 +68,9 @@ def resolve(api, admin, dispute_id: str, outcome: str, **extra):
     return api.post(f"/v1/admin/disputes/{dispute_id}/resolve", body, token=fresh(admin))
 
 
-def available(*accounts: str) -> list[int]:
-    got = books.get_balances(list(accounts))
-    return [got[a].available for a in accounts]
+def available(*ids: str) -> list[int]:
+    got = books.get_balances(list(ids))
+    return [got[a].available for a in ids]
 
 
 def posted(account: str) -> int:
