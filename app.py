@@ -12,6 +12,7 @@ from chalicelib.handlers import (
     admin_users,
     auth,
     claims,
+    contest,
     credit,
     disputes,
     events,
@@ -19,10 +20,12 @@ from chalicelib.handlers import (
     hall,
     invite,
     me,
+    membership,
     merchant_api,
     merchants,
     notifications,
     payments,
+    promoted,
     schedules,
     system,
     task_review,
@@ -61,6 +64,9 @@ app.register_blueprint(admin_audit.bp)
 app.register_blueprint(admin_users.bp)
 app.register_blueprint(notifications.bp)
 app.register_blueprint(credit.bp)
+app.register_blueprint(contest.bp)
+app.register_blueprint(membership.bp)
+app.register_blueprint(promoted.bp)
 app.register_blueprint(disputes.bp)
 app.register_blueprint(invite.bp)
 app.register_blueprint(merchant_api.bp)

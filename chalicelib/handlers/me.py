@@ -24,7 +24,12 @@ bp = Blueprint(__name__)
 )
 def me(ctx: RequestContext) -> UserOut:
     prof = accounts.profile(ctx.caller)
-    return user_out(prof.user, prof.merchant)
+    out = user_out(prof.user, prof.merchant)
+    if ctx.caller.role == "merchant":
+        from chalicelib.services import membership
+
+        out.membership = membership.summary(ctx.caller.id)
+    return out
 
 
 class RealNameIn(BaseModel):

@@ -79,6 +79,8 @@ class Job:
 JOBS: list[Job] = [
     Job("deadline_sweep", "chalicelib.services.sweep:sweep_deadlines", every_s=60),
     Job("payout_poll", "chalicelib.services.withdrawals:poll_payouts", every_s=60),
+    Job("contest_close", "chalicelib.services.contest:close_week", calendar="weekly"),
+    Job("membership_expiry", "chalicelib.services.membership:expire_due", every_s=300),
     Job("webhook_requeue", "chalicelib.services.webhooks:requeue_due", every_s=60),
     Job("report_daily", "chalicelib.services.reports:daily", calendar="daily"),
     Job("report_weekly", "chalicelib.services.reports:weekly", calendar="weekly"),

@@ -404,9 +404,9 @@ def promotion(task_id: str) -> tuple[str, str]:
     return (f"TASK#{task_id}", "PROMOTION")
 
 
-def promoted_in(category: str) -> str:
-    """GSI1 partition of one category's pinned tasks, sorted `<pinned_until>#<task_id>`."""
-    return f"PINNED#{category}"
+def pin_board(category: str) -> tuple[str, str]:
+    """One category's running pins (task id → pinned until): the hall reads it with one GetItem."""
+    return (f"PINS#{category}", "BOARD")
 
 
 # ---- end growth (H7)

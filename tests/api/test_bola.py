@@ -21,7 +21,7 @@ ID_ROUTES = sorted({(m, path) for path, methods in _app.app.routes.items() if "{
 def _call(world: World, method: str, path: str, params: dict[str, str], case: Case, token: str):
     concrete = re.sub(r"{([^}]+)}", lambda m: params[m.group(1)], path)
     body = (case.body or {}) if method in ("POST", "PUT", "PATCH") else None
-    return world.api.request(method, concrete, body, token=token)
+    return world.api.request(method, concrete, body, token=token, headers=case.headers)
 
 
 @pytest.mark.parametrize(("method", "path"), ID_ROUTES, ids=[f"{m} {p}" for m, p in ID_ROUTES])

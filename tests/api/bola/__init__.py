@@ -44,6 +44,7 @@ class Case:
     owner_ok: bool = True  # desk routes: False — the object's owner is not staff and gets 403
     body: dict[str, Any] | None = None
     exempt: str = ""
+    headers: dict[str, str] | None = None  # e.g. an Idempotency-Key for routes that require one (per caller)
 
 
 def all_cases() -> dict[tuple[str, str], Case]:

@@ -2,38 +2,67 @@
 
 # ---- H7: contest, membership, promoted tasks, fees
 
-
 import pytest as _h7_pytest
 
 
 class H7Stream:
-    """The table stream delivered to the app's consumers, each record once in order (`drain()`), or again from
-    an earlier index (`replay(since)`) as a redelivering Lambda would."""
+    """The table stream delivered to the contest and membership consumers (`drain()`), or a batch again
+    (`replay(records)`) as a redelivering Lambda would.
+
+    Only these consumers run: every other feature's consumer would run its own transactions per record, and moto
+    deep-copies the whole table, stream included, on each one. Records handed over are cut from moto's shard for
+    the same reason (each transaction's copy stays small)."""
 
     def __init__(self) -> None:
+        self._shard().items.clear()  # what setting the stack and the accounts up wrote
+
+    @staticmethod
+    def _shard():
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        from chalicelib.config import settings
+
+        return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].get_table(settings().table_name).stream_shard
+
+    def drain(self) -> list:
         from tests.conftest import stream_records
 
-        self.seen = len(stream_records())
+        records = stream_records()
+        self._shard().items.clear()
+        self.replay(records)
+        return records
 
-    def drain(self) -> int:
-        from tests.conftest import feed_stream, stream_records
+    def replay(self, records: list) -> None:
+        from chalicelib.services import contest, events, membership
 
-        start = self.seen
-        self.seen = len(stream_records())
-        out = feed_stream(start)
-        assert out == {"batchItemFailures": []}, out
-        return start
-
-    def replay(self, since: int) -> None:
-        from tests.conftest import feed_stream
-
-        out = feed_stream(since)
-        assert out == {"batchItemFailures": []}, out
+        consumers = {
+            "claim": [contest.on_claim_accepted],
+            "contest_result": [contest.notify_winners],
+            "membership": [membership.notify_expired],
+        }
+        for record in records:
+            change = events.decode(record)
+            for consumer in consumers.get(change.kind or "", []):
+                consumer(change)
 
 
 @_h7_pytest.fixture
 def h7_stream(api):
     return H7Stream()
+
+
+@_h7_pytest.fixture
+def h7_no_stream(api):
+    """For tests that read no stream: moto stops recording it, so its per-transaction table copy stays small."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib.config import settings
+
+    t = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].get_table(settings().table_name)
+    t.stream_shard = None
+    t.stream_specification = {"StreamEnabled": False}
 
 
 def h7_accept(api, merchant, worker, task_id: str | None = None, **task_fields) -> str:
@@ -43,7 +72,6 @@ def h7_accept(api, merchant, worker, task_id: str | None = None, **task_fields) 
 
     if task_id is None:
         task_id = publish_task(merchant.id, slots=1, reward=1_000, **task_fields)
-
     wt, mt = fresh(worker), fresh(merchant)
     c = api.post(f"/v1/tasks/{task_id}/claims", token=wt, headers={"X-Device-Id": f"dev-{worker.id}"})
     assert c.status == 201, c.body
