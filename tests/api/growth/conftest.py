@@ -6,7 +6,32 @@ import pytest as _h7_pytest
 
 
 class H7Stream:
-    """The table stream delivered to the contest and membership consumers (`drain()`), or a batch again
+    """The table stream delivered to the app's consumers, each record once in order (`drain()`), or again from
+    an earlier index (`replay(since)`) as a redelivering Lambda would."""
+
+    def __init__(self) -> None:
+        from tests.conftest import stream_records
+
+        self.seen = len(stream_records())
+
+    def drain(self) -> int:
+        from tests.conftest import feed_stream, stream_records
+
+        start = self.seen
+        self.seen = len(stream_records())
+        out = feed_stream(start)
+        assert out == {"batchItemFailures": []}, out
+        return start
+
+    def replay(self, since: int) -> None:
+        from tests.conftest import feed_stream
+
+        out = feed_stream(since)
+        assert out == {"batchItemFailures": []}, out
+
+
+class H7OwnStream:
+    """The table stream delivered to the contest and membership consumers only (`drain()`), or a batch again
     (`replay(records)`) as a redelivering Lambda would.
 
     Only these consumers run: every other feature's consumer would run its own transactions per record, and moto
@@ -50,6 +75,11 @@ class H7Stream:
 @_h7_pytest.fixture
 def h7_stream(api):
     return H7Stream()
+
+
+@_h7_pytest.fixture
+def h7_own_stream(api):
+    return H7OwnStream()
 
 
 @_h7_pytest.fixture

@@ -34,7 +34,7 @@ def available(*account_ids: str) -> list[int]:
 
 
 @pytest.fixture
-def board(api, users, h7_stream):
+def board(api, users, h7_own_stream):
     """A merchant with a 10-slot task, and workers w1..w4 who finish tasks at controlled times:
     w[2]: 2 · w[0]: 1 (first) · w[1]: 1 (third) · w[3]: 1 (last) — order w[2], w[0], w[1], w[3]."""
     m = users.make("merchant")
@@ -44,7 +44,7 @@ def board(api, users, h7_stream):
     for worker in plan:
         clock_adapter.advance(60)
         h7_accept(api, m, worker, ends_at=ends)
-    delivered = h7_stream.drain()
+    delivered = h7_own_stream.drain()
     return m, w, ends, delivered
 
 
@@ -70,11 +70,11 @@ def test_leaderboard_names_are_masked(api, board):
     assert all(person.phone not in str(body) for person in w)
 
 
-def test_verified_worker_shows_masked_real_name(api, users, verified, h7_stream):  # noqa: F811
+def test_verified_worker_shows_masked_real_name(api, users, verified, h7_own_stream):  # noqa: F811
     m = users.make("merchant")
     worker = verified("worker", name="张三丰")
     h7_accept(api, m, worker)
-    h7_stream.drain()
+    h7_own_stream.drain()
     top = api.get("/v1/contests/current", token=fresh(worker)).json["top"]
     assert top[0]["name"] == worker_masked(worker.id) and "*" in top[0]["name"] and "张三丰" not in top[0]["name"]
 
@@ -97,15 +97,15 @@ def test_caller_without_scores_has_no_rank(api, users, board):
     assert (body["my_rank"], body["my_count"]) == (None, 0)
 
 
-def test_redelivered_stream_records_count_each_claim_once(api, board, h7_stream):
+def test_redelivered_stream_records_count_each_claim_once(api, board, h7_own_stream):
     _, w, _, delivered = board
-    h7_stream.replay(delivered)  # the whole batch again, twice
-    h7_stream.replay(delivered)
+    h7_own_stream.replay(delivered)  # the whole batch again, twice
+    h7_own_stream.replay(delivered)
     body = api.get("/v1/contests/current", token=fresh(w[0])).json
     assert [e["count"] for e in body["top"]] == [2, 1, 1, 1]
 
 
-def test_accepts_count_in_the_shanghai_week_they_happen(api, users, h7_stream):
+def test_accepts_count_in_the_shanghai_week_they_happen(api, users, h7_own_stream):
     m = users.make("merchant")
     ends = books.iso(NEXT_MONDAY + timedelta(days=3))
     first, second = publish_task(m.id, slots=1, ends_at=ends), publish_task(m.id, slots=1, ends_at=ends)
@@ -114,14 +114,14 @@ def test_accepts_count_in_the_shanghai_week_they_happen(api, users, h7_stream):
     h7_accept(api, m, worker, first)
     clock_adapter.pin(NEXT_MONDAY + timedelta(seconds=1))  # Monday 00:00:01
     h7_accept(api, m, worker, second)
-    h7_stream.drain()
+    h7_own_stream.drain()
     assert int(contest_store.get_score(WEEK, worker.id).accepted) == 1
     assert int(contest_store.get_score("2026-11-30", worker.id).accepted) == 1
     body = api.get("/v1/contests/current", token=fresh(worker)).json
     assert body["week_id"] == "2026-11-30" and body["my_count"] == 1
 
 
-def test_close_pays_top_three_once_even_if_the_schedule_fires_twice(api, board, h7_stream):
+def test_close_pays_top_three_once_even_if_the_schedule_fires_twice(api, board, h7_own_stream):
     _, w, _, _ = board
     before = available(L.wallet(w[2].id), L.wallet(w[0].id), L.wallet(w[1].id), L.wallet(w[3].id))
     clock_adapter.pin(NEXT_MONDAY + timedelta(seconds=5))
@@ -177,12 +177,12 @@ def test_a_racing_close_that_saw_another_board_stands_down(api, board, monkeypat
     assert [x["worker_id"] for x in real_result(WEEK).winners] == [board_[1][2].id, board_[1][0].id, board_[1][1].id]
 
 
-def test_winners_are_notified_once_and_the_board_shows_closed(api, board, h7_stream):
+def test_winners_are_notified_once_and_the_board_shows_closed(api, board, h7_own_stream):
     _, w, _, _ = board
     clock_adapter.pin(NEXT_MONDAY + timedelta(seconds=5))
     contest.close(WEEK)
-    delivered = h7_stream.drain()
-    h7_stream.replay(delivered)  # redelivered
+    delivered = h7_own_stream.drain()
+    h7_own_stream.replay(delivered)  # redelivered
     got = api.get("/v1/notifications", token=fresh(w[2])).json["items"]
     prizes = [n for n in got if n["type"] == "contest.prize"]
     assert len(prizes) == 1 and "第 1 名" in prizes[0]["body"] and "50.00 元" in prizes[0]["body"]
@@ -190,13 +190,13 @@ def test_winners_are_notified_once_and_the_board_shows_closed(api, board, h7_str
     assert not [n for n in loser if n["type"] == "contest.prize"]
 
 
-def test_an_accept_arriving_after_the_close_does_not_change_the_paid_board(api, users, board, h7_stream):
+def test_an_accept_arriving_after_the_close_does_not_change_the_paid_board(api, users, board, h7_own_stream):
     m, w, ends, _ = board
     clock_adapter.pin(NEXT_MONDAY - timedelta(seconds=1))
     h7_accept(api, m, w[3], ends_at=ends)  # accepted in the old week, its stream record delivered after the close
     clock_adapter.pin(NEXT_MONDAY + timedelta(seconds=5))
     contest.close(WEEK)
-    h7_stream.drain()
+    h7_own_stream.drain()
     assert int(contest_store.get_score(WEEK, w[3].id).accepted) == 1  # not 2: the week had closed
 
 

@@ -171,7 +171,7 @@ def test_member_tasks_come_first_in_the_hall(h7_no_stream, api, market, users): 
     assert next(i for i in items if i["id"] == mine)["member"] is True
 
 
-def test_expiry_job_marks_it_expired_and_tells_the_merchant(api, merchant, h7_stream):
+def test_expiry_job_marks_it_expired_and_tells_the_merchant(api, merchant, h7_own_stream):
     buy(api, merchant)
     end = store.get(merchant.id).active_until
     clock_adapter.advance(30 * 86_400 - 1)
@@ -181,8 +181,8 @@ def test_expiry_job_marks_it_expired_and_tells_the_merchant(api, merchant, h7_st
     schedules.run("membership_expiry")
     item = store.get(merchant.id)
     assert item.status == "expired" and item.active_until == end and item.GSI1PK is None
-    h7_stream.drain()
-    h7_stream.drain()
+    h7_own_stream.drain()
+    h7_own_stream.drain()
     got = api.get("/v1/notifications", token=fresh(merchant)).json["items"]
     assert [n["type"] for n in got].count("membership.expired") == 1
 

@@ -16,7 +16,7 @@ from tests.api.money.conftest import credit_wallet
 NEXT_MONDAY = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
 
 
-def test_membership_promotion_and_prizes_appear_in_the_finance_summary(api, users, h7_stream):
+def test_membership_promotion_and_prizes_appear_in_the_finance_summary(api, users, h7_own_stream):
     merchant = users.approved_merchant()
     credit_wallet(merchant.id, 50_000)
     bought = api.post(
@@ -32,7 +32,7 @@ def test_membership_promotion_and_prizes_appear_in_the_finance_summary(api, user
     clock_adapter.pin(NEXT_MONDAY + timedelta(seconds=5))
     assert contest.close("2026-11-23") is True
 
-    for record in h7_stream.drain():  # the finance consumer gets the transfers, as the stream delivers them
+    for record in h7_own_stream.drain():  # the finance consumer gets the transfers, as the stream delivers them
         change = events.decode(record)
         if change.kind == "transfer":
             finance.on_transfer(change)
