@@ -391,11 +391,19 @@ def _page_size(run: _Run, runs: list[_Run], remaining: int, taken: int, first_re
     Among several runs, a small read — each read entry a run does not contribute is waste — doubled while the
     run keeps supplying every entry of the page on its own (one dominant band reads in a few queries)."""
     need = remaining + 1
-    if sum(1 for r in runs if r.buffer or not r.done) <= 1:
+    if all(_behind(other, run) for other in runs if other is not run and (other.buffer or not other.done)):
         return need
     own, all_ = run.mark
     solo = run.fetched and (run.consumed - own) == (taken - all_)
     return min(need, 2 * run.fetched if solo else first_read)
+
+
+def _behind(other: _Run, run: _Run) -> bool:
+    """True when nothing `other` can still yield comes before the last rank `run` could yield — e.g. the
+    non-members' segment behind the members' one: `run` is then alone for as far as it goes."""
+    s = run.stream
+    head = other.stream.rank_of(other.buffer[0].SK) if other.buffer else other.frontier
+    return head > s.hi if s.forward else head < s.lo
 
 
 # ---------------------------------------------------------------- which streams a query reads
