@@ -126,7 +126,7 @@ def _operation(
     if _path_params(path):
         error_codes.add(404)
     if spec.idempotency != "none":
-        error_codes.add(409)
+        error_codes |= {409, 422}  # 422: a malformed Idempotency-Key header, on routes with no body or query too
     for code in sorted(error_codes):
         responses[str(code)] = {
             "description": _STATUS_TEXT.get(code, "错误"),
