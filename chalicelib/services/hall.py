@@ -149,7 +149,7 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
     # Promoted tasks (services/promoted.py) head a category's first page; the cursor remembers which, so later
     # pages leave them out of the merge.
     pinned: list[hall_store.HallEntry] = []
-    pinned_ids: set[str] = set(start.get("p") or ()) if start else set()
+    pinned_ids: set[str] = set(start["p"]["S"].split(",")) if start and "p" in start else set()
 
     def keep(e: hall_store.HallEntry) -> bool:
         if e.task_id in pinned_ids:
@@ -205,7 +205,8 @@ def browse(caller: Caller, q: HallQuery) -> HallPage:
         )
         for e in pinned + merged.items
     ]
-    resume = {"r": {"S": merged.last_rank}, **({"p": sorted(pinned_ids)} if pinned_ids else {})}
+    # Cursors carry key-shaped values (`{"S": …}`): the pinned ids as one comma-joined string.
+    resume = {"r": {"S": merged.last_rank}, **({"p": {"S": ",".join(sorted(pinned_ids))}} if pinned_ids else {})}
     next_cursor = cursor.encode(resume, scope) if merged.last_rank else None
     logger.info(
         "hall page",
