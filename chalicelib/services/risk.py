@@ -556,8 +556,8 @@ def check_withdrawal_velocity(user_id: str, withdrawal_id: str, at: datetime) ->
     if len(recent) < R.WITHDRAWALS_PER_DAY_FLAG:
         return None
     evidence = {"withdrawals": sorted(w.withdrawal_id for w in recent), "hours": 24}
-    # One flag per burst: the cause is the oldest withdrawal of the window that tripped it.
-    return evaluate("withdrawal_velocity", user_id, evidence, cause=min(w.created_at for w in recent))
+    # One flag per user per day, however many more follow the one that tripped it.
+    return evaluate("withdrawal_velocity", user_id, evidence, cause=at.date().isoformat())
 
 
 def check_withdrawal_after_referral(user_id: str, withdrawal_id: str, at: datetime) -> str | None:
