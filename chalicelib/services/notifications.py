@@ -1,6 +1,7 @@
 """In-app notifications, in Chinese, from the stream: what happened to the user's money, claims and tasks.
 
-Each is keyed by its event (`withdrawal.paid:<id>`), so a redelivered stream record notifies once.
+Each is keyed by its event (`withdrawal.paid:<id>`, `claim.rejected:<id>:<from status>`,
+`task.rejected:<id>:<stream sequence number>`), so a redelivered stream record notifies once.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import hashlib
 from functools import partial
 
 from chalicelib.adapters.payments.amounts import fen_to_yuan
+from chalicelib.domain import tasks as T
 from chalicelib.domain.errors import Invalid
 from chalicelib.services import events
 from chalicelib.store import cursor
@@ -64,6 +66,105 @@ def on_deposit(change: events.Change) -> None:
             "充值成功",
             f"{yuan} 元已存入你的钱包。",
             did,
+        )
+
+
+def _transition(change: events.Change) -> tuple[dict, str | None, str | None] | None:
+    """(new image, old status, new status) of a MODIFY that changed `status`; None for anything else."""
+    new, old = change.new or {}, change.old or {}
+    if change.event_name != "MODIFY" or new.get("status") == old.get("status"):
+        return None
+    return new, old.get("status"), new.get("status")
+
+
+@events.on_change("claim")
+def on_claim(change: events.Change) -> None:
+    """Tell the worker how a claim ended: accepted (and paid), rejected with the reason, or expired."""
+    moved = _transition(change)
+    if moved is None:
+        return
+    new, before, status = moved
+    claim_id, worker = str(new["claim_id"]), str(new["worker_id"])
+    title = str(new.get("task_title") or "任务")
+    at = str(new.get("updated_at") or new.get("settled_at") or new["claimed_at"])
+    if status == T.ClaimStatus.ACCEPTED:
+        yuan = fen_to_yuan(int(new["reward_fen"]))
+        how = "审核超时，系统已自动通过" if new.get("accepted_by") == "auto" else "已通过审核"
+        if before == T.ClaimStatus.APPEALED:
+            how = "申诉成立，已改判通过"
+        notify(
+            worker,
+            f"claim.accepted:{claim_id}",
+            at,
+            "claim.accepted",
+            "任务审核通过",
+            f"你提交的「{title}」{how}，奖励 {yuan} 元已存入钱包。",
+            claim_id,
+        )
+    elif status == T.ClaimStatus.REJECTED:
+        reason = str(new.get("reject_reason") or "未说明")
+        if before == T.ClaimStatus.APPEALED:
+            text = f"你对「{title}」的申诉未获支持，驳回维持不变。理由：{reason}"
+        else:
+            text = f"你提交的「{title}」未通过审核。理由：{reason}。如有异议，请在 72 小时内提交申诉。"
+        # A claim may be rejected twice (on review, then again after an appeal): each rejection is its own event.
+        notify(worker, f"claim.rejected:{claim_id}:{before}", at, "claim.rejected", "任务未通过审核", text, claim_id)
+    elif status == T.ClaimStatus.EXPIRED:
+        notify(
+            worker,
+            f"claim.expired:{claim_id}",
+            at,
+            "claim.expired",
+            "领取已超时失效",
+            f"你领取的「{title}」未在截止时间前提交，名额已释放，可到任务大厅领取其他任务。",
+            claim_id,
+        )
+
+
+_APPROVED = (T.TaskStatus.PUBLISHED, T.TaskStatus.APPROVED_UNFUNDED)
+
+
+@events.on_change("task")
+def on_task(change: events.Change) -> None:
+    """Tell the merchant a task was approved (published, or waiting for funds), rejected with the reason, or done."""
+    moved = _transition(change)
+    if moved is None:
+        return
+    new, before, status = moved
+    task_id, merchant = str(new["task_id"]), str(new["merchant_id"])
+    title = str(new.get("title") or "任务")
+    at = str(new.get("updated_at") or new["created_at"])
+    # Each review is its own event (a task rejected, edited and resubmitted is reviewed again). Nothing on the
+    # item counts the rounds, and two rounds may share a timestamp; the stream record's sequence number is
+    # unique per change and the same on every redelivery of it.
+    round_ = change.sequence_number or at
+    if before == T.TaskStatus.PENDING_REVIEW and status in _APPROVED:
+        if status == T.TaskStatus.PUBLISHED:
+            text = f"你的任务「{title}」已通过审核并上架，奖励资金已托管。"
+        else:
+            text = f"你的任务「{title}」已通过审核，但钱包余额不足以托管奖励，请充值后在任务详情中点击“上架”。"
+        notify(merchant, f"task.approved:{task_id}:{round_}", at, "task.approved", "任务审核通过", text, task_id)
+    elif status == T.TaskStatus.REJECTED:
+        reason = str(new.get("review_reason") or "内容不符合平台规范")
+        notify(
+            merchant,
+            f"task.rejected:{task_id}:{round_}",
+            at,
+            "task.rejected",
+            "任务未通过审核",
+            f"你的任务「{title}」未通过审核。理由：{reason}。修改后可重新提交。",
+            task_id,
+        )
+    elif status == T.TaskStatus.COMPLETED:
+        accepted = int(new.get("accepted_count") or 0)
+        notify(
+            merchant,
+            f"task.completed:{task_id}",
+            at,
+            "task.completed",
+            "任务已完成",
+            f"你的任务「{title}」全部名额已结算完成，共通过 {accepted} 份提交。",
+            task_id,
         )
 
 
