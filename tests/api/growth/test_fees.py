@@ -65,7 +65,7 @@ def test_settlement_uses_the_rate_snapshotted_at_publish(api, market, users):  #
     m = market.merchant(100_000)
     admin = market.accounts.staff("admin")
     put_fees(api, admin.token, {"survey": 300})
-    task_id = market.publish(m, draft(reward_fen=1_000, slots=1))
+    task_id = market.publish(m, draft(reward_fen=1_000, slots=1, proof={"text": "填写问卷编号", "images_min": 0}))
     put_fees(api, admin.token, {"survey": 1000})
     worker = users.make("worker")
     claim = api.post(f"/v1/tasks/{task_id}/claims", token=worker.token, headers={"X-Device-Id": "dev-fees"})

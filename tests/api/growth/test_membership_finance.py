@@ -40,8 +40,9 @@ def test_membership_promotion_and_prizes_appear_in_the_finance_summary(api, user
     reply = api.get("/v1/admin/finance/summary?period=week&from=2026-11-23&to=2026-11-30", token=admin.token)
     assert reply.status == 200, reply.body
     rows = {r["bucket"]: r for r in reply.json["items"]}
-    week = rows["2026-W48"]
+    week, closing = rows["2026-W48"], rows["2026-W49"]
     assert week["membership_fen"] == 9_900
     assert week["promotion_fen"] == 2_000
-    assert week["promo_spend_fen"] == 5_000 + 3_000  # two scorers: first and second prize
+    # The prizes are spent when the week closes, Monday 2026-11-30 00:00 Shanghai: the next ISO week's row.
+    assert (week["promo_spend_fen"], closing["promo_spend_fen"]) == (0, 5_000 + 3_000)  # first and second prize
     assert books.get_balances([L.EXPENSE_PROMO])[L.EXPENSE_PROMO].posted == -8_000
