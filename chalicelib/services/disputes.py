@@ -88,7 +88,7 @@ def view(d: DisputeItem, messages: list[DisputeMessageItem] | None = None) -> Di
         opener_id=d.opener_id,
         respondent_id=d.respondent_id,
         description=d.description,
-        evidence_keys=list(d.evidence_keys or []),
+        evidence_keys=[str(k) for k in d.evidence_keys or []],
         created_at=d.created_at,
         updated_at=d.updated_at,
         sla_due_at=d.sla_due_at,
@@ -110,7 +110,7 @@ def _message_view(m: DisputeMessageItem) -> MessageView:
         author_id=m.author_id,
         author_role=m.author_role,
         text=m.text,
-        evidence_keys=list(m.evidence_keys or []),
+        evidence_keys=[str(k) for k in m.evidence_keys or []],
         created_at=m.created_at,
     )
 
@@ -228,9 +228,12 @@ def open_case(
         updated_at=now_iso,
         sla_due_at=sla_due,
         message_count=0,
+    )
+    for name, value in {
         **store.queue_attrs(D.Status.OPEN, now_iso, dispute_id),
         **store.due_attrs(sla_due, dispute_id),
-    )
+    }.items():
+        setattr(case, name, value)
     parties = [
         store.party_item(dispute_id, c.worker_id, "worker", now_iso),
         store.party_item(dispute_id, c.merchant_id, "merchant", now_iso),

@@ -152,3 +152,24 @@ def test_both_parties_are_notified_on_open_message_and_resolution(api, users, re
     merchant_kinds = [k for k in kinds(r.merchant) if k.startswith("dispute.")]
     assert worker_kinds == ["dispute.message", "dispute.opened", "dispute.resolved"]
     assert merchant_kinds == ["dispute.opened", "dispute.resolved"]  # the merchant wrote the only message
+
+
+def test_a_merchant_cannot_take_back_the_guarantee_while_a_case_is_open(api, users, rejected, clock):
+    import pytest
+
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import guarantee
+    from chalicelib.services import tasks as task_service
+    from tests.api.disputes.test_resolution import lock_guarantee
+
+    r = rejected(slots=1)
+    lock_guarantee(r.merchant.id, 2_000)
+    did = open_appeal(api, r)
+    assert api.post(f"/v1/disputes/{did}/messages", {"text": "截图不符"}, token=fresh(r.merchant)).status == 201
+    clock.advance(3 * 86400 + 60)
+    assert task_service.end_task(r.task_id, clock.now())  # no open task left, only the case
+    with pytest.raises(Conflict) as err:
+        guarantee.release(r.merchant.id)
+    assert err.value.code == "GUARANTEE_IN_USE"
+    assert resolve(api, users.make("admin"), did, "merchant_wins").status == 200
+    assert guarantee.release(r.merchant.id) == 2_000
