@@ -24,6 +24,8 @@ from chalicelib.domain import tasks as T
 from chalicelib.domain.errors import Invalid
 from chalicelib.services import events
 from chalicelib.store import rollups
+from chalicelib.store import tasks as task_store
+from chalicelib.store import users as user_store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ACTIVITY = "activity"
@@ -206,9 +208,6 @@ def on_claim(change: events.Change) -> None:
 
 def _claim_created(claim: dict[str, Any]) -> None:
     """Counted where the task is (its check-in point) and where the worker is from (verified province)."""
-    from chalicelib.store import tasks as task_store
-    from chalicelib.store import users as user_store
-
     b = buckets(_at(claim.get("claimed_at")))
     task = task_store.get_task(str(claim["task_id"]))
     worker = user_store.get_user(str(claim["worker_id"]))

@@ -11,8 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters import clock, ids
+from chalicelib.domain.errors import Invalid
 from chalicelib.domain.roles import Caller
 from chalicelib.store import audit as audit_store
+from chalicelib.store import cursor as cursors
+from chalicelib.store import keys
 
 
 def _iso_now() -> str:
@@ -85,10 +88,6 @@ def search(
 ) -> tuple[list[audit_store.AuditItem], str | None]:
     """Entries newest first in [start, end), filtered; reads one index (target, else actor, else action) or the
     month partitions, checks the other filters on the rows read, and stops after `MAX_READ` rows."""
-    from chalicelib.domain.errors import Invalid
-    from chalicelib.store import cursor as cursors
-    from chalicelib.store import keys
-
     end = end or clock.now() + timedelta(seconds=1)
     start = start or end - timedelta(days=90)
     if end <= start:
