@@ -464,8 +464,48 @@ def _duplicate_images(claim: dict[str, Any], image_keys: list[str]) -> list[str]
                 "risk: proof image not hashed", extra={"claim_id": claim["claim_id"], "error": type(exc).__name__}
             )
             continue
-        raised += _content_check("img", digest, claim, "proof_image_duplicate", {"image_key": key, "phash": digest})
+        exact = _content_check("img", digest, claim, "proof_image_duplicate", {"image_key": key, "phash": digest})
+        raised += exact or _near_image_in_task(claim, key, digest)
     return raised
+
+
+TASK_IMAGE_HASHES = 300  # the newest proof-image hashes of one task kept for the near-duplicate comparison
+
+
+def _near_image_in_task(claim: dict[str, Any], key: str, digest: str) -> list[str]:
+    """A picture a few bits from another worker's on the same task (a crop, a sticker, a watermark): compared by
+    Hamming distance against the task's recent hashes, which an exact-hash lookup cannot do."""
+    from chalicelib.store import risk as risk_store
+
+    worker, claim_id, task_id = str(claim["worker_id"]), str(claim["claim_id"]), str(claim["task_id"])
+    mine = int(digest, 16)
+    for _ in range(8):
+        state, version = risk_store.get_versioned("task_images", task_id)
+        seen: list[list[str]] = list(state.get("hashes") or [])
+        near = [
+            (h, w, c)
+            for h, w, c in seen
+            if w != worker and (int(h, 16) ^ mine).bit_count() <= R.IMAGE_HASH_MAX_DISTANCE
+        ]
+        redelivered = any(c == claim_id and h == digest for h, _w, c in seen)  # compare again, write nothing
+        updated = {"hashes": [*seen, [digest, worker, claim_id]][-TASK_IMAGE_HASHES:]}
+        if not redelivered and not risk_store.put_versioned(
+            "task_images", task_id, updated, version, _iso(clock.now())
+        ):
+            continue  # another proof of this task landed first: read again
+        if not near:
+            return []
+        h, w, c = near[0]  # the cause is this picture's hash: one flag however many it resembles
+        evidence = {
+            "image_key": key,
+            "phash": digest,
+            "distance": (int(h, 16) ^ mine).bit_count(),
+            "claim_id": claim_id,
+            "first_worker": w,
+            "first_claim_id": c,
+        }
+        return [evaluate("proof_image_duplicate", worker, evidence, cause=f"img:{digest}")]
+    raise RuntimeError("risk: task image hashes kept changing")  # the stream redelivers the record
 
 
 MIN_TEXT_CHARS = 6  # "已完成" is everyone's text; a copied paragraph is not

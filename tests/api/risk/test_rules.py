@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from chalicelib.domain import growth as G
 from chalicelib.services import withdrawals
 from chalicelib.store import ledger as books
@@ -142,3 +144,28 @@ def test_referral_income_withdrawn_after_the_new_account_window_is_not_flagged(a
     assert withdraw(api, invitee, amount=500).status == 201
     pump.drain()
     assert rules_flagged() == []
+
+
+def test_a_cropped_copy_with_a_sticker_on_the_same_task_is_a_near_duplicate(api, users, market, pump, clock):
+    from PIL import Image, ImageDraw
+
+    from tests.api.risk.conftest import upload_proof
+    from tests.api.risk.test_scenarios import picture
+
+    merchant = market.merchant(50_000)
+    task_id = market.publish(merchant, draft(proof={"images_min": 1}))
+    w1, w2 = users.make(), users.make()
+    c1, c2 = claim(api, w1, task_id, 1), claim(api, w2, task_id, 2)
+    clock.advance(5 * 60)
+    relogin(w1, w2)
+    with Image.open(io.BytesIO(picture())) as img:
+        edited = img.convert("RGB")
+    ImageDraw.Draw(edited).rectangle((150, 5, 195, 30), fill="red")  # a sticker over a corner
+    out = io.BytesIO()
+    edited.save(out, "PNG")
+    assert prove(api, w1, c1, 1, image_keys=[upload_proof(api, w1, picture())]).status == 200
+    assert prove(api, w2, c2, 2, image_keys=[upload_proof(api, w2, out.getvalue())]).status == 200
+    pump.drain()
+    assert rules_flagged() == ["proof_image_duplicate"]
+    (row,) = flag_rows(api, users.staff("admin"))
+    assert row["subject"] == w2.id and 0 < row["evidence"]["distance"] <= 6 and row["evidence"]["first_worker"] == w1.id
