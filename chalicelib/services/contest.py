@@ -4,6 +4,7 @@ from `expense:promo` once per week, with a notification to each winner (docs/dec
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,15 +150,15 @@ def close(week_id: str) -> bool:
         return closed
     transfers = [
         L.Transfer(
-            id=str(w["transfer_id"]),
+            id=C.transfer_id(week_id, i + 1),
             debit=L.EXPENSE_PROMO,
-            credit=L.wallet(str(w["worker_id"])),
-            amount=int(w["prize_fen"]),
+            credit=L.wallet(r.worker_id),
+            amount=paid[i],
             code=L.Code.PROMO,
-            memo=f"周榜第 {w['rank']} 名奖金"[:80],
-            meta={"week_id": week_id, "rank": str(w["rank"])},
+            memo=f"周榜第 {i + 1} 名奖金",
+            meta={"week_id": week_id, "rank": str(i + 1)},
         )
-        for w in winners
+        for i, r in enumerate(rows)
     ]
     already = Conflict("CONTEST_CLOSED", "本周榜单已结算")
     try:
@@ -184,9 +185,7 @@ def notify_winners(change: events.Change) -> None:
         return
     new = change.new
     winners = new.get("winners") or []
-    if isinstance(winners, str):
-        import json
-
+    if isinstance(winners, str):  # a JSON attribute arrives as its text
         winners = json.loads(winners)
     for w in winners:
         yuan = f"{int(w['prize_fen']) / 100:.2f}"

@@ -99,13 +99,10 @@ def purchase(caller: Caller, plan: str) -> MembershipView:
         seq = int(current.seq) + 1 if current else 1
         start, end = M.period(plan, _parse(current.active_until) if current else None, now)
         tid = M.transfer_id(caller.id, seq)
-        pk, sk = store.keys.membership_period(caller.id, seq)
-        line = store.PeriodItem(
-            PK=pk,
-            SK=sk,
-            merchant_id=caller.id,
-            seq=seq,
-            plan=plan,
+        line = store.new_period(
+            caller.id,
+            seq,
+            plan,
             starts_at=books.iso(start),
             ends_at=books.iso(end),
             amount_fen=amount,

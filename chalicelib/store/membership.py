@@ -50,6 +50,32 @@ def history(merchant_id: str, limit: int) -> list[PeriodItem]:
     return list(PeriodItem.query(pk, PeriodItem.SK.startswith(prefix), scan_index_forward=False, limit=limit))
 
 
+def new_period(
+    merchant_id: str,
+    seq: int,
+    plan: str,
+    *,
+    starts_at: str,
+    ends_at: str,
+    amount_fen: int,
+    transfer_id: str,
+    paid_at: str,
+) -> PeriodItem:
+    pk, sk = keys.membership_period(merchant_id, seq)
+    return PeriodItem(
+        PK=pk,
+        SK=sk,
+        merchant_id=merchant_id,
+        seq=seq,
+        plan=plan,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        amount_fen=amount_fen,
+        transfer_id=transfer_id,
+        paid_at=paid_at,
+    )
+
+
 def purchase_op(current: MembershipItem | None, period: PeriodItem, *, now_iso: str) -> Callable[[tx.Tx], None]:
     """The membership moved to the new period and its history line, for the payment's transaction; conditional on
     the state read (`seq`), so two purchases never extend from the same end."""
