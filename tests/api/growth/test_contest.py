@@ -17,6 +17,7 @@ from chalicelib.store import ledger as books
 from tests.api.claims.conftest import fresh, publish_task
 from tests.api.growth.conftest import h7_accept
 from tests.api.money.conftest import accounts, verified  # noqa: F401
+from tests.api.tasks.conftest import ddb_calls  # noqa: F401
 
 WEEK = "2026-11-23"  # T0 (Wed 2026-11-25 16:00 Shanghai) is in the week starting Monday 2026-11-23
 NEXT_MONDAY = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # Monday 2026-11-30 00:00 Asia/Shanghai
@@ -79,16 +80,25 @@ def test_verified_worker_shows_masked_real_name(api, users, verified, h7_own_str
     assert top[0]["name"] == worker_masked(worker.id) and "*" in top[0]["name"] and "张三丰" not in top[0]["name"]
 
 
-def test_caller_outside_the_top_20_gets_rank_from_a_count(api, users):
+def test_caller_outside_the_top_20_gets_rank_from_a_count(api, users, ddb_calls):  # noqa: F811
     worker = users.make("worker")
     for i in range(21):  # 21 others reached one accepted task before the caller (scored as the consumer does)
         at = books.iso(clock_adapter.now() + timedelta(seconds=i))
         assert contest_store.count_accept(WEEK, f"usr_other{i:02d}", f"clm_{i}", at, "138****0000").counted
     late = books.iso(clock_adapter.now() + timedelta(minutes=5))
     contest_store.count_accept(WEEK, worker.id, "clm_mine", late, "138****0000")
+    ddb_calls.reset()
     body = api.get("/v1/contests/current", token=worker.token).json
     assert len(body["top"]) == C.TOP_N and worker.id not in str(body["top"])
     assert (body["my_rank"], body["my_count"]) == (22, 1)
+    # The top 20 and the COUNT of those ahead: two Queries, never a Scan.
+    assert (ddb_calls.count("Query"), ddb_calls.count("Scan")) == (2, 0)
+    leader = users.make("worker")
+    contest_store.count_accept(WEEK, leader.id, "clm_lead_1", books.iso(clock_adapter.now()), "138****0000")
+    contest_store.count_accept(WEEK, leader.id, "clm_lead_2", books.iso(clock_adapter.now()), "138****0000")
+    ddb_calls.reset()
+    top = api.get("/v1/contests/current", token=leader.token).json
+    assert top["my_rank"] == 1 and (ddb_calls.count("Query"), ddb_calls.count("Scan")) == (1, 0)
 
 
 def test_caller_without_scores_has_no_rank(api, users, board):
