@@ -121,8 +121,21 @@ def decode(record: dict[str, Any]) -> Change:
 
 
 def handle_change(change: Change) -> None:
+    """Run every consumer of the change, even after one fails: a bug in one consumer (a risk rule, say) must not
+    keep the others (notifications, webhooks, the hall) from the record while it is retried and dead-lettered.
+    The record still fails — with the first error — so it is retried; consumers are idempotent."""
+    failed: BaseException | None = None
     for consumer in list(_stream_consumers.get(change.kind or "", [])) + list(_stream_consumers.get("*", [])):
-        consumer(change)
+        try:
+            consumer(change)
+        except Exception as exc:  # recorded; the others still run; raised below
+            logger.exception(
+                "stream consumer failed",
+                extra={"consumer": getattr(consumer, "__qualname__", str(consumer)), "kind": change.kind},
+            )
+            failed = failed or exc
+    if failed is not None:
+        raise failed
 
 
 def _stream_record(record: Any) -> None:
