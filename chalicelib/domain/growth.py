@@ -52,15 +52,19 @@ def first_task_bonus_fen(reward_fen: int, bps: int) -> int:
     return reward_fen * bps // BPS
 
 
-def coupon(worker_id: str, amount_fen: int) -> L.Transfer:
-    """The new-worker coupon, credited locked (`bonus:<worker>`): registering alone earns nothing spendable."""
+def coupon(worker_id: str, amount_fen: int, *, unlocked: bool = False) -> L.Transfer:
+    """The new-worker coupon, credited locked (`bonus:<worker>`): registering alone earns nothing spendable.
+
+    `unlocked`: the worker's first task was accepted before the coupon was granted (the stream delivered the two
+    out of order), so it goes straight to the wallet — one transfer, not a credit and an unlock of one account
+    in one batch, whose two statement lines would share a timestamp."""
     return L.Transfer(
         id=coupon_id(worker_id),
         debit=L.EXPENSE_PROMO,
-        credit=L.bonus(worker_id),
+        credit=L.wallet(worker_id) if unlocked else L.bonus(worker_id),
         amount=amount_fen,
         code=L.Code.PROMO,
-        memo="新人红包（完成首个任务后解锁）",
+        memo="新人红包" if unlocked else "新人红包（完成首个任务后解锁）",
         meta={"promo": "coupon"},
     )
 

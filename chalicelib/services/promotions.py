@@ -27,7 +27,7 @@ def _now_iso() -> str:
 
 
 def grant_coupon(worker_id: str) -> str:
-    """Credit the new-worker coupon once: locked, or — if the first task was already accepted — unlocked at once.
+    """Credit the new-worker coupon once: locked, or — if the first task was already accepted — to the wallet.
 
     Returns 'granted', 'granted_unlocked', 'duplicate' or 'off' (amount 0 on this stage)."""
     amount = settings().coupon_fen
@@ -36,16 +36,11 @@ def grant_coupon(worker_id: str) -> str:
     for _ in range(ROUNDS):
         if books.get_transfer_item(G.coupon_id(worker_id)) is not None:
             return "duplicate"
-        first = store.first_task_marker(worker_id)
-        grant = G.coupon(worker_id, amount)
+        first = store.first_task_marker(worker_id) is not None
+        grant = G.coupon(worker_id, amount, unlocked=first)
         try:
-            if first is None:
-                posted = books.post([grant], extras=[store.marker_is(worker_id, present=False)])
-                outcome = "granted"
-            else:
-                unlock = G.unlock(worker_id, amount, first.claim_id)
-                posted = books.post([grant, unlock], extras=[store.marker_is(worker_id, present=True)])
-                outcome = "granted_unlocked"
+            posted = books.post([grant], extras=[store.marker_is(worker_id, present=first)])
+            outcome = "granted_unlocked" if first else "granted"
             if posted.replayed:  # a concurrent delivery of the same registration granted it
                 return "duplicate"
         except store.Moved:

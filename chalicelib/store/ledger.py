@@ -199,7 +199,9 @@ def post(
         for tr in transfers:
             _add_transfer(t, tr, now)
         running = {a: state[a] for a in versioned}
-        for tr in transfers:
+        # A batch's lines share one timestamp, so a statement lists them by transfer id: compute balance-after in
+        # that order, or two lines of one account in one batch would show their running balances swapped.
+        for tr in sorted(transfers, key=lambda x: x.id):
             for account in (tr.debit, tr.credit):
                 pol = L.policy(account)
                 amount = L.entry_amount(tr, account)

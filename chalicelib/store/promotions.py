@@ -2,7 +2,7 @@
 transaction pieces that tie it to the coupon and its unlock (docs/decisions/0121).
 
 The coupon grant and the first-task transaction each condition on the other's outcome — the grant on the
-marker's absence (locked) or presence (credited and unlocked at once), the first-task transaction on the
+marker's absence (locked) or presence (straight to the wallet), the first-task transaction on the
 coupon transfer's absence when it unlocks nothing — so whichever commits second sees the first and the coupon
 is unlocked exactly once, whatever order the stream delivers registration and first acceptance in.
 """

@@ -47,7 +47,8 @@ def test_coupon_landing_after_the_first_acceptance_is_unlocked_at_once(api, peop
     assert promotions.grant_coupon(worker.id) == "duplicate"
     got = books.get_balances([L.wallet(worker.id), L.bonus(worker.id)])
     assert (got[L.wallet(worker.id)].available, got[L.bonus(worker.id)].available) == (100 + 100, 0)
-    assert books.get_transfer(G.unlock_id(worker.id)).amount == 100
+    assert books.get_transfer(G.coupon_id(worker.id)).credit == L.wallet(worker.id)
+    assert books.get_transfer(G.unlock_id(worker.id)) is None
 
 
 def test_a_first_task_that_finds_no_coupon_cannot_miss_one_landing_meanwhile(api, people, monkeypatch):
