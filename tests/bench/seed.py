@@ -1,5 +1,5 @@
 """Fast, consistent seeding for `make bench`: accounts through the identity service, thousands of published and
-funded tasks written with batch writes through the store's own item classes.
+funded tasks built with the store's own item classes and written in bulk (the bench server's loader).
 
 A published task is what the approval path leaves behind: the task item (status `published`, counters), its
 hall entries (`store/hall.entries`), and the escrow-fund transfer from its merchant's wallet, itself funded by
@@ -63,27 +63,64 @@ def make_people(n: int, role: str, threads: int = 4) -> list[Person]:
         return list(pool.map(one, range(n)))
 
 
-def write_all(items: Iterable[Item], threads: int = 3, chunk: int = 500) -> int:
-    """BatchWriteItem in chunks from a few threads (the server runs one DynamoDB request at a time; the
-    threads overlap our serialisation with its work). Returns the number of items written."""
-    batch: list[Item] = []
-    chunks: list[list[Item]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == chunk:
-            chunks.append(batch)
-            batch = []
-    if batch:
-        chunks.append(batch)
+def fresh_tokens(people: list[Person], threads: int = 4) -> list[Person]:
+    """The same accounts with new access tokens (they live 10 minutes; seeding a large table takes a while)."""
+    from chalicelib.services import sessions
+    from chalicelib.store import users
 
-    def flush(part: list[Item]) -> int:
+    def one(p: Person) -> Person:
+        user = users.get_user(p.user_id, consistent=True)
+        return Person(p.user_id, sessions.start_session(user).access_token, p.phone)
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, people))
+
+
+def write_all(items: Iterable[Item], chunk: int = 5_000) -> int:
+    """Write items as pynamodb serialises them, in bulk: `POST /__bench/load` on the bench's moto server
+    (tests/bench/moto_fast.py) when the endpoint has it, else BatchWriteItem. Returns the number written."""
+    import json
+    import os
+    import urllib.request
+
+    from chalicelib.config import settings
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    batch: list[Item] = []
+    written = 0
+
+    def flush(part: list[Item]) -> None:
+        if endpoint:
+            body = {
+                "table": settings().table_name,
+                "region": settings().region,
+                "items": [item.serialize() for item in part],
+            }
+            request = urllib.request.Request(endpoint + "/__bench/load", data=json.dumps(body).encode(), method="POST")
+            with urllib.request.urlopen(request, timeout=600) as resp:
+                assert json.loads(resp.read())["loaded"] == len(part)
+            return
         with Item.batch_write() as writer:
             for item in part:
                 writer.save(item)
-        return len(part)
 
-    with ThreadPoolExecutor(threads) as pool:
-        return sum(pool.map(flush, chunks))
+    # One chunk in flight while the next is built: the server loads while this process serialises.
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for item in items:
+            batch.append(item)
+            if len(batch) == chunk:
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(flush, batch)
+                written += len(batch)
+                batch = []
+        if pending is not None:
+            pending.result()
+        if batch:
+            flush(batch)
+            written += len(batch)
+    return written
 
 
 def ledger_items(transfers: list[L.Transfer], at_iso: str) -> list[Item]:
