@@ -57,12 +57,16 @@ def test_sandbox_deposit_then_withdrawal_paid_over_http(e2e):
     }
     wd = http.post("/v1/withdrawals", body, token=token, headers={"Idempotency-Key": "w1"})
     assert wd.status == 201, wd.body
-    assert http.get("/v1/wallet", token=token).json == {
+    wallet = http.get("/v1/wallet", token=token).json
+    # A worker's new-user coupon is locked (frozen) until their first accepted task, whenever the pump grants it.
+    assert wallet == {
         "available_fen": 3_800,
-        "frozen_fen": 0,
+        "frozen_fen": wallet["bonus_locked_fen"],
         "guarantee_fen": 0,
         "withdrawing_fen": 1_200,
+        "bonus_locked_fen": wallet["bonus_locked_fen"],
     }
+    assert wallet["bonus_locked_fen"] in (0, 100)
     tick = http.post("/v1/sandbox/clock", {"advance_s": 60})
     assert tick.status == 200 and "payout_poll" in tick.json["ran"], tick.body
     assert http.get(f"/v1/withdrawals/{wd.json['withdrawal_id']}", token=token).json["status"] == "paid"

@@ -81,3 +81,19 @@ def test_first_task_bonus_rate_is_a_stage_setting(api, people, monkeypatch):
     worker = people.accounts.make("worker")
     assert promotions.first_task(worker.id, "clm_x", 999) == "paid"
     assert wallet_fen(worker) == 249
+
+
+def test_promotion_spend_shows_in_the_finance_summary(api, people, h7_stream):
+    officer = people.accounts.staff("finance")
+    inviter = people.register("worker")
+    code = api.get("/v1/me/invite", token=inviter.token).json["code"]
+    invitee = people.register("worker", invite_code=code)
+    h7_stream.drain()
+    people.accept(invitee, reward=2_000)
+    h7_stream.drain()  # the acceptance: bonus, unlock, referral
+    h7_stream.drain()  # the transfers those wrote reach the finance rollup
+    assert promo_spent() == 2 * 100 + 200 + 2 * 500
+    reply = api.get("/v1/admin/finance/summary?period=day&from=2026-11-25&to=2026-11-25", token=officer.token)
+    assert reply.status == 200, reply.body
+    [row] = reply.json["items"]
+    assert row["promo_spend_fen"] == promo_spent()  # the unlock moves locked money, it is not spent twice

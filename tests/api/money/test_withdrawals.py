@@ -23,9 +23,21 @@ def test_withdrawal_holds_then_the_poll_pays_it(api, verified, fund, clock):
     assert reply.status == 201, reply.body
     wd = reply.json
     assert wd["status"] == "pending" and wd["account_masked"] == "138****1111"
-    assert wallet(api, w) == {"available_fen": 700, "frozen_fen": 0, "guarantee_fen": 0, "withdrawing_fen": 300}
+    assert wallet(api, w) == {
+        "available_fen": 700,
+        "frozen_fen": 0,
+        "guarantee_fen": 0,
+        "withdrawing_fen": 300,
+        "bonus_locked_fen": 0,
+    }
     assert withdrawals.poll_payouts() == {"submitted": 1, "paid": 1, "failed": 0, "waiting": 0, "errors": 0}
-    assert wallet(api, w) == {"available_fen": 700, "frozen_fen": 0, "guarantee_fen": 0, "withdrawing_fen": 0}
+    assert wallet(api, w) == {
+        "available_fen": 700,
+        "frozen_fen": 0,
+        "guarantee_fen": 0,
+        "withdrawing_fen": 0,
+        "bonus_locked_fen": 0,
+    }
     detail = api.get(f"/v1/withdrawals/{wd['withdrawal_id']}", token=w.token).json
     assert detail["status"] == "paid" and detail["settled_at"]
     assert books.get_balances([L.payout("sandbox")])[L.payout("sandbox")].posted == 300
@@ -150,7 +162,13 @@ def test_crash_after_payout_before_ledger_post_is_finished_by_the_next_poll(api,
     assert wallet(api, w)["withdrawing_fen"] == 300  # still held, not lost, not returned
     monkeypatch.setattr(withdrawals, "settle", real_settle)
     assert withdrawals.poll_payouts()["paid"] == 1
-    assert wallet(api, w) == {"available_fen": 700, "frozen_fen": 0, "guarantee_fen": 0, "withdrawing_fen": 0}
+    assert wallet(api, w) == {
+        "available_fen": 700,
+        "frozen_fen": 0,
+        "guarantee_fen": 0,
+        "withdrawing_fen": 0,
+        "bonus_locked_fen": 0,
+    }
 
 
 def lock(api, user, amount, key):
