@@ -87,6 +87,7 @@ def first_task(invitee_id: str, claim_id: str) -> str:
         current = store.get(invitee_id)
         if current is not None and current.status != G.ReferralStatus.PENDING:
             return "duplicate"
+        inviter_id: str | None
         if current is not None:
             inviter_id = current.inviter_id
         else:

@@ -142,7 +142,7 @@ def _decide(
         ReferralItem.decided_at.set(now_iso),
     ]
     if reasons:
-        actions.append(ReferralItem.reasons.set(reasons))
+        actions.append(ReferralItem.reasons.set(reasons))  # type: ignore[arg-type]  # pynamodb stubs: list of str
     if reward_fen is not None:
         actions.append(ReferralItem.reward_fen.set(reward_fen))
     cond: Condition = ReferralItem.status == G.ReferralStatus.PENDING
