@@ -155,6 +155,8 @@ def claim(caller: Caller, task_id: str, *, device_id: str | None, source_ip: str
             tx.run(build, lambda t: t.commit())
         except tx.TxCancelled as exc:
             if "guard" in exc.failed:
+                if _our_own_claim(exc, item):
+                    return view(item)  # a retried request whose first send had committed (see below)
                 raise Conflict("ALREADY_CLAIMED", "你已领取过该任务") from None
             if "worker" in exc.failed:
                 raise Conflict(
@@ -176,6 +178,20 @@ def claim(caller: Caller, task_id: str, *, device_id: str | None, source_ip: str
             raise
         return view(item)
     raise Conflict("BUSY_RETRY", "领取的人太多了，请稍后重试")
+
+
+def _our_own_claim(exc: tx.TxCancelled, item: ClaimItem) -> bool:
+    """The guard already names this very claim: botocore resent a transaction whose answer was lost after it
+    committed. DynamoDB answers such a resend from its ClientRequestToken; an emulator may instead fail the
+    conditions — either way the claim exists, so the worker gets it rather than a false ALREADY_CLAIMED."""
+    current = exc.items.get("guard") or {}
+    held = current.get("claim_id", {})
+    if isinstance(held, dict):
+        held = held.get("S")
+    if held is None:
+        found = store.get(item.claim_id)
+        return found is not None and found.worker_id == item.worker_id
+    return held == item.claim_id
 
 
 SHARD_ATTEMPTS = 8  # a lost race for a shard re-reads and picks again; only a rush this long gives up

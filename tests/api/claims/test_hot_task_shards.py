@@ -143,3 +143,25 @@ def test_a_hot_task_whose_shards_ran_dry_leaves_the_hall_and_completes(api, acco
     task, _, _ = state(task_id)
     assert task.status == "completed"
     assert books.get_balances([L.escrow(task_id)])[L.escrow(task_id)].available == 0
+
+
+def test_a_resent_claim_whose_first_send_committed_is_the_workers_claim(api, accounts, publish, monkeypatch):
+    """botocore resends a transaction whose answer was lost; if the emulator fails the resend's conditions
+    instead of honouring the request token, the worker still gets the claim that was written, not a 409."""
+    from chalicelib.store import tx
+
+    m, w = accounts.make("merchant"), accounts.make("worker")
+    task_id = hot(publish, m.id, 200)
+    real_commit = tx.Tx.commit
+
+    def lost_answer(self):
+        real_commit(self)
+        real_commit(self)  # the resend: every condition now fails (guard exists, slot taken)
+
+    monkeypatch.setattr(tx.Tx, "commit", lost_answer)
+    reply = claim(api, w, task_id)
+    monkeypatch.setattr(tx.Tx, "commit", real_commit)
+    assert reply.status == 201, reply.body
+    listed = api.get("/v1/me/claims", token=w.token).json["items"]
+    assert [c["id"] for c in listed] == [reply.json["id"]]
+    assert state(task_id)[2].claimed_count == 1
