@@ -168,6 +168,82 @@ def on_task(change: events.Change) -> None:
         )
 
 
+# ---------------------------------------------------------------- risk actions on the user's account
+
+
+def _now_iso() -> str:
+    from chalicelib.adapters import clock
+
+    return clock.now().isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@events.on_change("user")
+def on_user_status(change: events.Change) -> None:
+    """Freeze and unfreeze (by the desk or the risk engine): the user learns what happened and what to do."""
+    new, old = change.new or {}, change.old or {}
+    if change.event_name != "MODIFY" or new.get("status") == old.get("status"):
+        return
+    uid = str(new["user_id"])
+    round_ = change.sequence_number or str(new.get("frozen_at") or "")
+    if new.get("status") == "frozen":
+        reason = str(new.get("frozen_reason") or "违反平台规则")
+        notify(
+            uid,
+            f"user.frozen:{uid}:{round_}",
+            str(new.get("frozen_at") or _now_iso()),
+            "account.frozen",
+            "账户已被冻结",
+            f"原因：{reason}。冻结期间不能领取任务、发布任务或提现；如有异议，可在“申诉”中提交说明。",
+            uid,
+        )
+    elif old.get("status") == "frozen":
+        body = "你的账户已恢复正常使用。"
+        notify(uid, f"user.unfrozen:{uid}:{round_}", _now_iso(), "account.unfrozen", "账户已解冻", body, uid)
+
+
+@events.on_change("payout_hold")
+def on_payout_hold(change: events.Change) -> None:
+    """The risk engine holds or releases a user's payouts (pending withdrawals wait while held)."""
+    image = change.new or change.old or {}
+    uid = str(image.get("user_id") or "")
+    if not uid or change.event_name == "MODIFY":
+        return
+    round_ = change.sequence_number or str(image.get("created_at") or "")
+    if change.event_name == "INSERT":
+        notify(
+            uid,
+            f"payout.held:{uid}:{round_}",
+            str(image.get("created_at") or _now_iso()),
+            "payout.held",
+            "提现暂缓处理",
+            "为保障资金安全，你的提现需人工复核，处理中的提现将在复核后继续，资金仍在你的账户中。",
+            uid,
+        )
+    else:
+        body = "复核已完成，提现将按正常流程到账。"
+        notify(uid, f"payout.released:{uid}:{round_}", _now_iso(), "payout.released", "提现已恢复处理", body, uid)
+
+
+@events.on_change("guarantee_hold")
+def on_guarantee_hold(change: events.Change) -> None:
+    """The mass-rejection breaker held a merchant's guarantee and paused their tasks."""
+    if change.event_name != "INSERT" or not change.new:
+        return
+    merchant_id = str(change.keys.get("PK", "")).removeprefix("USER#")
+    if not merchant_id:
+        return
+    round_ = change.sequence_number or str(change.new.get("created_at") or "")
+    notify(
+        merchant_id,
+        f"guarantee.held:{merchant_id}:{round_}",
+        str(change.new.get("created_at") or _now_iso()),
+        "merchant.breaker",
+        "任务已暂停，保证金暂时冻结",
+        "近期驳回比例过高，平台已暂停你的任务并冻结保证金，等待人工复核。复核通过后将恢复。",
+        merchant_id,
+    )
+
+
 def page(user_id: str, *, limit: int, page_cursor: str | None) -> tuple[list[store.NotificationItem], str | None]:
     return cursor.query_page(
         partial(store.query, user_id),
