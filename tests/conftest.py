@@ -36,6 +36,13 @@ from chalicelib.adapters import secrets as secrets_adapter
 from chalicelib.config import reset_settings
 from chalicelib.store import idempotency
 from chalicelib.store.base import reset_connections
+from devstack import moto_patches
+
+# In-process moto gets the same transaction rollback as the local server (`make run`): moto 5.2.5 deep-copies
+# the whole table once per transaction item, which made transaction-heavy tests quadratic in table size; the
+# patch backs up only the items a transaction names, with moto's own checks and errors (decision 0004,
+# tests/unit/test_moto_patches.py). One emulator behaviour everywhere, installed before any test runs.
+moto_patches.install()
 
 T0 = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
 
