@@ -71,19 +71,7 @@ FINANCE_HEADER = [
     "托管转出（元）",
     "期末托管（元）",
 ]
-_MONEY = (
-    "deposits_fen",
-    "deposits_count",
-    "withdrawals_fen",
-    "withdrawals_count",
-    "fees_fen",
-    "membership_fen",
-    "promotion_fen",
-    "penalty_fen",
-    "promo_spend_fen",
-    "escrow_in_fen",
-    "escrow_out_fen",
-)
+_MONEY = finance.FIELDS  # one list of money columns: the rollup's
 
 
 def _days(p: Period) -> list[str]:
