@@ -39,6 +39,10 @@ class Settings:
     referral_reward_fen: int = 500  # to inviter and invitee each, at the invitee's first accepted task
     referral_daily_cap: int = 20  # rewarded invitees per inviter per Asia/Shanghai day
     invite_link_base: str = "https://taskhall.cn/i/"
+    # How long a DynamoDB call may wait for its answer. DynamoDB answers in milliseconds; the local stack's moto
+    # server runs one request at a time, so under a 200-request race a call queues for tens of seconds and a
+    # short timeout would resend transactions that already committed.
+    ddb_read_timeout_s: int = 10
 
     @property
     def is_local(self) -> bool:
@@ -63,6 +67,7 @@ def settings() -> Settings:
         stage=stage,
         region=region,
         table_name=os.environ.get("TABLE_NAME", f"{prefix}-main"),
+        ddb_read_timeout_s=_int("DDB_READ_TIMEOUT_S", 120 if stage in LOCAL_STAGES else 10),
         table_stream_arn=os.environ.get("TABLE_STREAM_ARN", ""),
         bucket_name=os.environ.get("BUCKET_NAME", f"{prefix}-files"),
         kms_key_id=os.environ.get("KMS_KEY_ID", f"alias/{prefix}"),

@@ -28,7 +28,11 @@ def client(service: str) -> Any:
     with _lock:  # a boto3 session is not thread-safe while creating clients
         from botocore.config import Config
 
-        cfg = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+        cfg = Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=3,
+            read_timeout=settings().ddb_read_timeout_s,
+        )
         return session().client(service, region_name=settings().region, config=cfg)
 
 

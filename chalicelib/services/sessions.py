@@ -13,8 +13,8 @@ change invalidates the entry in the process that made it, and reaches every othe
 Refresh tokens are opaque (`<user id>.<family id>.<random>`), stored as SHA-256 in the family item; each
 refresh rotates them, and presenting a rotated-out token revokes the whole family (RFC 9700 §4.14.2).
 
-Merchant servers will authenticate by request signature instead (`X-Taskhall-Merchant…`, a later issue):
-that feature plugs in with `register_signature_verifier`, and `authenticate` hands such requests to it.
+Merchant servers authenticate by request signature instead (`X-Taskhall-Merchant…`): the web layer sends
+those requests to `services/signing.py` on the routes that accept them; anywhere else they are refused here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -211,24 +210,13 @@ def _bearer(ctx: RequestContext) -> str | None:
 
 # ---------------------------------------------------------------- authenticate (the web layer's contract)
 
-SignatureVerifier = Callable[["RequestContext"], Caller]
-_signature_verifier: SignatureVerifier | None = None
-
-
-def register_signature_verifier(verifier: SignatureVerifier | None) -> None:
-    """Plug in merchant-server request signing: it receives requests carrying `X-Taskhall-Merchant`."""
-    global _signature_verifier
-    _signature_verifier = verifier
-
 
 def authenticate(ctx: RequestContext) -> Caller:
     """The caller behind a request, or 401. Frozen callers are returned as such; the web layer refuses them."""
     token = _bearer(ctx)
     if token is None:
-        if SIGNATURE_HEADER in ctx.headers:
-            if _signature_verifier is None:
-                raise Unauthorized("BAD_SIGNATURE", "商户签名无效")
-            return _signature_verifier(ctx)
+        if SIGNATURE_HEADER in ctx.headers:  # a signed request on a route that does not take signatures
+            raise Unauthorized("BAD_SIGNATURE", "商户签名无效")
         raise Unauthorized("UNAUTHENTICATED", "请先登录", headers={"WWW-Authenticate": 'Bearer realm="taskhall"'})
     claims = decode_access_token(token)
     state = _user_state(claims.user_id)

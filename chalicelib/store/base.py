@@ -27,11 +27,14 @@ class _StageMeta(type):
     def region(cls) -> str:
         return settings().region
 
+    @property
+    def read_timeout_seconds(cls) -> int:
+        return settings().ddb_read_timeout_s
+
 
 class _TableMeta(metaclass=_StageMeta):
     host = None  # botocore resolves AWS_ENDPOINT_URL itself (moto locally)
     connect_timeout_seconds = 3
-    read_timeout_seconds = 10
     max_retry_attempts = 3
     max_pool_connections = 50
     extra_headers = None

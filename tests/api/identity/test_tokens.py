@@ -150,30 +150,10 @@ def test_missing_or_malformed_authorization_returns_401(api, users):
     assert api.get("/v1/me", headers={"Authorization": "Bearer not.a.jwt"}).status == 401
 
 
-def test_merchant_signature_header_without_a_verifier_is_401_bad_signature(api):
+def test_a_signed_request_on_a_route_without_signing_is_401_bad_signature(api):
     reply = api.get("/v1/me", headers={"X-Taskhall-Merchant": "usr_x", "X-Taskhall-Signature": "abc"})
     assert reply.status == 401
     assert reply.code == "BAD_SIGNATURE"
-
-
-def test_signature_verifier_seam_receives_signed_requests(api, users):
-    from chalicelib.domain.roles import Caller
-
-    merchant = users.make("merchant")
-    seen = []
-
-    def verifier(ctx):
-        seen.append(ctx.headers["x-taskhall-merchant"])
-        return Caller(id=merchant.id, role="merchant", via="signature")
-
-    sessions.register_signature_verifier(verifier)
-    try:
-        reply = api.get("/v1/me", headers={"X-Taskhall-Merchant": merchant.id})
-    finally:
-        sessions.register_signature_verifier(None)
-    assert reply.status == 200
-    assert reply.json["id"] == merchant.id
-    assert seen == [merchant.id]
 
 
 def test_frozen_account_gets_403_except_reading_me(api, users):
