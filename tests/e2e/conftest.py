@@ -74,6 +74,12 @@ class LocalStackHandle:
     pump: Any
     http: Http
     timings: dict[str, float] = field(default_factory=dict)
+    logs: Any = None  # the children's last 500 log lines (a deque), for a failing test to show
+
+    def errors(self, limit: int = 5) -> str:
+        """The API child's last unhandled errors, for an assertion message."""
+        lines = [line for line in (self.logs or ()) if "unhandled error" in line or "Traceback" in line]
+        return "\n".join(lines[-limit:])
 
     def client(self, service: str) -> Any:
         import boto3
@@ -115,7 +121,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         from app import app
 
         pump = Pump.for_stack(stack, app=app, endpoint_url=moto.url, retry_delay_s=0, wait_s=0)
-        yield LocalStackHandle(moto.url, api.url, stack, env, pump, Http(api.url), timings)
+        yield LocalStackHandle(moto.url, api.url, stack, env, pump, Http(api.url), timings, output)
     finally:
         if api is not None:
             api.stop()

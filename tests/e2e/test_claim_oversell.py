@@ -36,7 +36,8 @@ def test_concurrent_claims_never_oversell(e2e, WORKERS, SLOTS):
     replies = _race(WORKERS, lambda i: http.post(f"/v1/tasks/{task_id}/claims", token=tokens[i]))
     print(f"{WORKERS} concurrent claims answered in {time.monotonic() - started:.1f} s")
     outcome = Counter((r.status, r.code) for r in replies)
-    assert outcome == Counter({(201, None): SLOTS, (409, "SLOTS_EXHAUSTED"): WORKERS - SLOTS}), outcome
+    expected = Counter({(201, None): SLOTS, (409, "SLOTS_EXHAUSTED"): WORKERS - SLOTS})
+    assert outcome == expected, f"{outcome}\n{e2e.errors()}"
     task = get_task(task_id, consistent=True)
     # The claims that found every shard dry folded them back: the task item's counters are exact.
     assert (task.slots_left, task.open_claims, task.claimed_count, task.parked) == (0, SLOTS, SLOTS, 0)
