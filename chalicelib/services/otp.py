@@ -1,6 +1,6 @@
 """SMS verification codes: send (rate limited per phone and per IP) and check (at most five tries, one use).
 
-Limits (docs/decisions/0022-otp-and-rate-limits.md): per phone one code per 60 s and 10 per day; per IP
+Limits (docs/decisions/0022-otp-rate-limits-and-lockout.md): per phone one code per 60 s and 10 per day; per IP
 30 per 10 minutes and 200 per day (generous, because mobile carriers put many people behind one address).
 A code lives 5 minutes; the fifth wrong try kills it. Codes are stored only as an HMAC bound to the phone
 and purpose. A code is sent whether or not the phone has an account, so the answer reveals nothing.

@@ -8,7 +8,7 @@ Time is checked against the stage clock, not PyJWT's wall clock, so `POST /v1/sa
 Authentication costs at most one GetItem — the user item, for `status` and `sv` — and usually none: the
 result is cached in the process for `STATE_CACHE_S` seconds of stage time. A freeze, unfreeze or password
 change invalidates the entry in the process that made it, and reaches every other warm process within
-`STATE_CACHE_S` (docs/decisions/0021-tokens-and-sessions.md weighs this against a read per request).
+`STATE_CACHE_S` (docs/decisions/0021-tokens-sessions-and-freezes.md weighs this against a read per request).
 
 Refresh tokens are opaque (`<user id>.<family id>.<random>`), stored as SHA-256 in the family item; each
 refresh rotates them, and presenting a rotated-out token revokes the whole family (RFC 9700 §4.14.2).

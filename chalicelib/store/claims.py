@@ -2,7 +2,7 @@
 claim together with its task's counters, the worker's open-claim counter and the one-claim guard.
 
 Claims are keyed by their own id (not under the task) so every `/v1/claims/{id}` route starts with one
-GetItem; the task's list of claims is GSI3 `TASK#<task>#CLAIMS` (docs/decisions/0070-claim-keys.md).
+GetItem; the task's list of claims is GSI3 `TASK#<task>#CLAIMS` (docs/decisions/0003-claims-and-deadlines.md).
 Indexes on a claim:
 - GSI1 `WORKER#<worker>#CLAIMS` / `<status>#<updated>#<id>` — the worker's claims, filterable by status;
 - GSI2 `DUE#<yyyymmddhh>` / `<due>#<id>` — only while a deadline is pending (claim expiry, auto-accept, the
