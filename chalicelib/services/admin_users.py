@@ -169,17 +169,5 @@ def export_csv(
     return out.getvalue(), token, rows
 
 
-def backfill_status_index() -> int:
-    """Offline maintenance (docs/decisions/0110): index users created before GSI2 by role and status.
-
-    Run once after deploying, e.g. `python -c "from chalicelib.services import admin_users as a;
-    print(a.backfill_status_index())"` with the stage's environment. Returns how many users it indexed."""
-    done = 0
-    for user in user_store.users_without_status_index():
-        if user_store.set_status_index(user):
-            done += 1
-    return done
-
-
 def now_date() -> str:
     return clock.now().astimezone(SHANGHAI).date().isoformat()

@@ -8,7 +8,6 @@ Phones and ID numbers appear here only as blind indexes, masks and KMS envelopes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,11 +256,6 @@ def save_real_name(user_id: str, rn: RealName) -> None:
         if "idnum" in exc.failed:
             raise Conflict("IDENTITY_IN_USE", "该身份证号已绑定其他账号，一个身份只能认证一个账号") from None
         raise
-
-
-def users_without_status_index() -> Iterator[UserItem]:
-    """Offline maintenance only (a Scan): users written before the desk's GSI2 existed."""
-    yield from UserItem.scan(UserItem.GSI2PK.does_not_exist())
 
 
 def set_status_index(user: UserItem) -> bool:
