@@ -18,16 +18,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import tests.conftest as harness  # sets the test stage's environment before chalicelib is imported
+from tests.e2e import races
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "cn-north-1"
@@ -149,24 +150,7 @@ def measure_imports(rounds: int = 5) -> dict[str, float]:
 
 # -------------------------------------------------------------------------------------------- the races
 
-
-def race(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # counted by the caller
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(600)
-    return results
+race = partial(races.race, join_s=600)  # full-size races queue behind one DynamoDB lock
 
 
 def status_of(r: Any) -> Any:

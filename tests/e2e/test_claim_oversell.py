@@ -10,7 +10,7 @@ import pytest
 
 from tests.api.identity.factory import PASSWORD, new_phone
 from tests.e2e.conftest import Http
-from tests.e2e.test_money_flow import _race
+from tests.e2e.races import race as _race
 
 WORKERS = 200
 SLOTS = 50

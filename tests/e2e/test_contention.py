@@ -9,7 +9,7 @@ from collections import Counter
 from tests.api.identity.factory import PASSWORD, new_phone
 from tests.api.money.conftest import id_number
 from tests.e2e.conftest import Http
-from tests.e2e.test_money_flow import _race
+from tests.e2e.races import race as _race
 
 WITHDRAWALS = 16
 

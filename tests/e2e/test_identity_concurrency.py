@@ -5,33 +5,14 @@ Each guard here is a conditional write; these tests show that racing requests ca
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from chalicelib.domain.errors import Conflict, RateLimited
 from tests.api.identity.factory import PASSWORD, new_phone
+from tests.e2e.races import race
 
-
-def _race(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    """Run fn(0..n-1) in n threads released together; return results (or the exceptions raised)."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # collected, asserted on by the test
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+_race = partial(race, join_s=60)
 
 
 def test_concurrent_rate_limit_hits_never_pass_the_limit(e2e):

@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from typing import Any
 
 from tests.api.identity.factory import PASSWORD, new_phone
 from tests.api.money.conftest import id_number
-
-
-def _race(n: int, fn) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # collected and asserted on
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
+from tests.e2e.races import race as _race
 
 
 def _register(http, role: str = "worker") -> dict:
