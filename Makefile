@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint fmt package admin bench load clean venv
+.PHONY: run test lint fmt package admin bench load clean venv routes
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed"'
@@ -55,6 +55,10 @@ package: $(STAMP)
 		--merge-template build/merge-$(STAGE).json build/$(STAGE)
 	$(BIN)/cfn-lint --regions $${AWS_DEFAULT_REGION:-cn-north-1} -- build/$(STAGE)/sam.json
 	@echo "build/$(STAGE)/sam.json: cfn-lint clean"
+
+## Regenerate chalicelib/handlers/route_table.py (what app.py mounts) after adding, moving or removing a route.
+routes: $(STAMP)
+	$(BIN)/python -m scripts.route_table
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

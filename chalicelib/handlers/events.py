@@ -7,7 +7,6 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.config import settings
-from chalicelib.services import events
 
 bp = Blueprint(__name__)
 _cfg = settings()
@@ -22,11 +21,15 @@ _STREAM_ARN = _cfg.table_stream_arn or (
 
 @bp.on_dynamodb_record(stream_arn=_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name="on_table_change")
 def on_table_change(event: Any) -> dict[str, Any]:
+    from chalicelib.services import events  # the consumers' graph: not for the API function's cold start
+
     return events.process_stream_batch(event.to_dict())
 
 
 @bp.on_sqs_message(queue=_cfg.jobs_queue, batch_size=10, name="on_job")
 def on_job(event: Any) -> dict[str, Any]:
+    from chalicelib.services import events
+
     return events.process_queue_batch(event.to_dict())
 
 
@@ -34,4 +37,6 @@ def on_job(event: Any) -> dict[str, Any]:
 # where ten slow receivers would time the whole batch out and send it round again (docs/decisions/0072).
 @bp.on_sqs_message(queue=_cfg.webhooks_queue, batch_size=2, name="on_webhook")
 def on_webhook(event: Any) -> dict[str, Any]:
+    from chalicelib.services import events
+
     return events.process_queue_batch(event.to_dict())

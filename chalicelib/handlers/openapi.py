@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.handlers.web import ROUTES, RouteSpec, route_spec
+from chalicelib.handlers.web import RouteSpec, route_spec
 
 _REF = "#/components/schemas/{model}"
 
@@ -151,15 +151,9 @@ def registered(app: Any) -> list[tuple[str, RouteSpec]]:
     return out
 
 
-def document(app: Any = None) -> dict[str, Any]:
-    """The document for `app`'s routes; without an app, for every route declared anywhere (`web.ROUTES`)."""
-    if app is None:
-        return _build(tuple((spec.path, spec) for spec in ROUTES))
-    return _document_for(app)
-
-
 @lru_cache(maxsize=4)
-def _document_for(app: Any) -> dict[str, Any]:
+def document(app: Any) -> dict[str, Any]:
+    """The document for `app`'s routes. A route mounted lazily loads its handler module here (handlers/routing.py)."""
     return _build(tuple(registered(app)))
 
 

@@ -33,4 +33,4 @@ def health(ctx: RequestContext) -> HealthOut:
 def openapi_document(ctx: RequestContext) -> Response:
     from chalicelib.handlers import openapi  # pydantic's schema generator is only needed here
 
-    return json_response(openapi.document(bp.current_app))
+    return json_response(openapi.document(ctx.app))

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 from chalice import Blueprint, Chalice, Response
@@ -54,6 +55,7 @@ class RequestContext:
     path: str = ""
     method: str = "GET"
     query_string: str = ""
+    app: Any = field(default=None, repr=False, compare=False)  # the Chalice app serving this request
 
     @property
     def caller(self) -> Caller:
@@ -79,9 +81,13 @@ class RouteSpec:
     response_content_type: str
     errors: tuple[int, ...]
     signed: bool = False  # merchant servers may call it with a request signature instead of a token
+    module: str = ""  # the handler module that declares it
 
 
 ROUTES: list[RouteSpec] = []
+# (module, METHOD, path) → (spec, handle). `handle(app, **path_params)` serves one request of the route on `app`,
+# whether the module's blueprint is registered there or the route was mounted lazily (handlers/routing.py).
+HANDLERS: dict[tuple[str, str, str], tuple[RouteSpec, Callable[..., Response]]] = {}
 
 
 # ---------------------------------------------------------------- responses
@@ -281,7 +287,9 @@ def request_id_of(request: Any) -> str:
     return _request_id(request)
 
 
-def build_context(request: Any, *, authenticate: bool, allow_frozen: bool, signed: bool = False) -> RequestContext:
+def build_context(
+    request: Any, *, authenticate: bool, allow_frozen: bool, signed: bool = False, app: Any = None
+) -> RequestContext:
     headers = {k.lower(): v for k, v in request.headers.items()}
     device = headers.get("x-device-id")
     if device is not None and not _DEVICE_RE.match(device):
@@ -304,6 +312,7 @@ def build_context(request: Any, *, authenticate: bool, allow_frozen: bool, signe
         path=_concrete_path(request),
         method=request.method,
         query_string=qs,
+        app=app,
     )
     if not authenticate:
         return ctx
@@ -437,14 +446,15 @@ def route(
             response_content_type=response_content_type,
             errors=tuple(errors),
             signed=signed,
+            module=view.__module__,
         )
         ROUTES.append(spec)
 
-        def wrapped(**path_params: str) -> Response:
-            request = bp.current_request
+        def handle(app: Any, **path_params: str) -> Response:
+            request = app.current_request
             request_id = _request_id(request)
             try:
-                ctx = build_context(request, authenticate=needs_auth, allow_frozen=allow_frozen, signed=signed)
+                ctx = build_context(request, authenticate=needs_auth, allow_frozen=allow_frozen, signed=signed, app=app)
                 if needs_auth:
                     _check_role(ctx.caller, auth)
                 kwargs: dict[str, Any] = {}
@@ -470,7 +480,7 @@ def route(
                         ctx,
                         payload,
                         lambda: view(ctx, **path_params, **kwargs),
-                        getattr(bp, "lambda_context", None),
+                        getattr(app, "lambda_context", None),
                     )
                 else:
                     resp = _as_response(view(ctx, **path_params, **kwargs), status)
@@ -484,17 +494,34 @@ def route(
                 logger.exception("unhandled error", extra={"request_id": request_id, "route": path})
                 return internal_error_response(request_id)
 
+        def wrapped(**path_params: str) -> Response:
+            return handle(bp.current_app if isinstance(bp, Blueprint) else bp, **path_params)
+
         wrapped.__name__ = view.__name__
         wrapped.__doc__ = view.__doc__
         wrapped.route_spec = spec  # type: ignore[attr-defined]  # lets the OpenAPI document find it
+        HANDLERS[(spec.module, spec.method, path)] = (spec, handle)
         bp.route(path, methods=[method.upper()], content_types=list(content_types))(wrapped)
         return view
 
     return decorate
 
 
+def resolve(module: str, method: str, path: str) -> tuple[RouteSpec, Callable[..., Response]]:
+    """The spec and handler of a route declared in `module`, importing the module on first use."""
+    key = (module, method, path)
+    found = HANDLERS.get(key)
+    if found is None:
+        import_module(module)  # declares its routes; Python's import lock makes concurrent first calls wait
+        found = HANDLERS[key]
+    return found
+
+
 def route_spec(view_function: Any) -> RouteSpec | None:
-    """The spec of a view registered through `route`, or None for a plain Chalice view."""
+    """The spec of a view registered through `route` (eagerly or mounted lazily), or None for a plain view."""
+    lazy = getattr(view_function, "lazy_route", None)
+    if lazy is not None:
+        return resolve(*lazy)[0]
     spec = getattr(view_function, "route_spec", None)
     return spec if isinstance(spec, RouteSpec) else None
 

@@ -1,6 +1,6 @@
 """The BOLA matrix's fixture table: for every route with a path id, how to make an object and who may touch it.
 
-`tests/api/test_bola.py` enumerates `chalicelib.handlers.web.ROUTES`; every route whose path has a `{param}`
+`tests/api/test_bola.py` enumerates the app's routes (`app.app.routes`); every route whose path has a `{param}`
 must have a `Case` here, or the test fails. Each feature keeps its cases in its own module in this package
 (`identity.py`, `tasks.py`, …) as `CASES: dict[tuple[method, path], Case]`; modules are discovered, so adding a
 feature never means editing another feature's file.

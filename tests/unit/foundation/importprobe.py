@@ -1,4 +1,5 @@
-"""Run as a script: import `app` the way the deployed Lambda would, and print what got imported as JSON.
+"""Run as a script: import `app` the way the deployed Lambda would, then every handler module it mounts lazily
+(chalicelib/handlers/routing.py), and print what got imported at each point as JSON.
 
 The deployment package holds only requirements.txt (and chalice's own runtime). The dev venv holds more, and
 some runtime libraries import optional packages when present (botocore picks up pyOpenSSL, which pulls in
@@ -113,11 +114,20 @@ def main() -> None:
     sys.meta_path[:0] = [witness, blocker]
     import app  # noqa: F401
 
+    at_import = sorted(h for h in HEAVY if h in sys.modules)
+    by_at_import = dict(witness.by)
+    from chalicelib.handlers import routing
+
+    handlers_at_import = sorted(m for m in sys.modules if m.startswith("chalicelib.handlers."))
+    routing.load_all()  # what a container has loaded once it has served every route
     print(
         json.dumps(
             {
-                "imported": sorted(h for h in HEAVY if h in sys.modules),
-                "by": witness.by,
+                "imported": at_import,
+                "by": by_at_import,
+                "handlers_at_import": handlers_at_import,
+                "imported_with_every_handler": sorted(h for h in HEAVY if h in sys.modules),
+                "by_with_every_handler": witness.by,
                 "refused": sorted(blocker.refused),
             }
         )

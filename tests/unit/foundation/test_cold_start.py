@@ -37,10 +37,29 @@ def probe(probe_run: subprocess.CompletedProcess[str]) -> dict:
 
 
 def test_import_app_succeeds_with_only_the_runtime_requirements(probe_run):
-    # A runtime module importing a dev-only package (moto, requests, the payment SDKs…) fails here.
+    # A runtime module importing a dev-only package (moto, requests, the payment SDKs…) fails here, at `import app`
+    # or when the probe then loads every handler module the app mounts.
     assert probe_run.returncode == 0, probe_run.stderr
 
 
 @pytest.mark.parametrize("module", HEAVY)
 def test_import_app_does_not_load(probe, module):
     assert module not in probe["imported"], f"{module} is imported at cold start by {probe['by'].get(module)}"
+
+
+@pytest.mark.parametrize("module", HEAVY)
+def test_loading_every_handler_module_does_not_load(probe, module):
+    # A route's handler module loads on its first request: a heavy library still waits for the call that needs it.
+    by = probe["by_with_every_handler"].get(module)
+    assert module not in probe["imported_with_every_handler"], f"{module} is imported by {by}"
+
+
+def test_import_app_loads_no_feature_handler_module(probe):
+    # Routes are mounted from the route table; only the machinery and the event-source modules load at import.
+    assert probe["handlers_at_import"] == [
+        "chalicelib.handlers.events",
+        "chalicelib.handlers.route_table",
+        "chalicelib.handlers.routing",
+        "chalicelib.handlers.schedules",
+        "chalicelib.handlers.web",
+    ]
