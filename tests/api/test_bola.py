@@ -1,7 +1,8 @@
 """Broken object-level authorization matrix: every route with a path id, tried by the wrong people.
 
 Routes come from the app (`app.app.routes`, mounted from the route table), so a new route with a `{param}` and
-no case in `tests/api/bola/` fails here until its feature says who may touch its objects (see tests/api/bola/__init__.py).
+no case in `tests/api/bola/` fails here until its feature says who may touch its objects (see
+tests/api/bola/__init__.py).
 """
 
 from __future__ import annotations

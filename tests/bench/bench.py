@@ -110,10 +110,11 @@ class Bench:
 # ------------------------------------------------------------------------------------------- import time
 
 
-def import_seconds(module: str, env: dict[str, str]) -> tuple[float, float]:
-    """(CPU, wall) seconds of `import <module>` in a fresh interpreter holding only the deployment's packages."""
+def import_seconds(modules: tuple[str, ...], env: dict[str, str]) -> tuple[float, float]:
+    """(CPU, wall) seconds of importing `modules` in order in a fresh interpreter holding only the deployment's
+    packages (tests/bench/import_timer.py)."""
     out = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "bench" / "import_timer.py"), module],
+        [sys.executable, str(ROOT / "tests" / "bench" / "import_timer.py"), *modules],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -125,26 +126,37 @@ def import_seconds(module: str, env: dict[str, str]) -> tuple[float, float]:
     return float(cpu), float(wall)
 
 
-def measure_imports(rounds: int = 5) -> dict[str, float]:
-    """Medians of `import boto3` and `import app` in fresh interpreters, interleaved, both from compiled
+# What each figure imports. `import app` mounts the routes without their handler modules (decision 0007); the
+# `app + …` figures add the module a cold container loads on its first request to that route, and `app + every
+# route` is what a container holds once it has served them all (what `import app` cost before 0007).
+IMPORTS: dict[str, tuple[str, ...]] = {
+    "boto3": ("boto3",),
+    "app": ("app",),
+    "app + claims": ("app", "chalicelib.handlers.claims"),
+    "app + hall": ("app", "chalicelib.handlers.hall"),
+    "app + wallet": ("app", "chalicelib.handlers.wallet"),
+    "app + every route": ("app", "*"),
+}
+
+
+def measure_imports(rounds: int = 5) -> dict[str, tuple[float, float]]:
+    """Median (CPU, wall) seconds of each of IMPORTS in fresh interpreters, interleaved, all from compiled
     bytecode (a private PYTHONPYCACHEPREFIX, filled by one untimed run each: boto3's wheels ship none for our
     code either, and a deployment should ship both compiled)."""
     cache = tempfile.mkdtemp(prefix="bench-pyc-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update({"STAGE": "dev", "PYTHONPYCACHEPREFIX": cache})
     try:
-        for module in ("boto3", "app"):
-            import_seconds(module, env)
-        runs: dict[str, list[tuple[float, float]]] = {"boto3": [], "app": []}
+        for modules in IMPORTS.values():
+            import_seconds(modules, env)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in IMPORTS}
         for _ in range(rounds):
-            for module in runs:
-                runs[module].append(import_seconds(module, env))
+            for name, modules in IMPORTS.items():
+                runs[name].append(import_seconds(modules, env))
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return {
-        f"{module}_{kind}": statistics.median(r[i] for r in got)
-        for module, got in runs.items()
-        for i, kind in enumerate(("cpu", "wall"))
+        name: (statistics.median(r[0] for r in got), statistics.median(r[1] for r in got)) for name, got in runs.items()
     }
 
 
@@ -177,11 +189,10 @@ def main(argv: list[str] | None = None) -> int:
 
     say("import times (fresh interpreters with the deployment's packages only, bytecode cached, median of 5)")
     imports = measure_imports()
-    import_ratio = imports["app_cpu"] / imports["boto3_cpu"]
-    say(
-        f"  CPU: import boto3 {imports['boto3_cpu'] * 1000:.0f} ms, import app {imports['app_cpu'] * 1000:.0f} ms, "
-        f"ratio {import_ratio:.2f}; wall: {imports['boto3_wall'] * 1000:.0f} ms, {imports['app_wall'] * 1000:.0f} ms"
-    )
+    boto3_cpu = imports["boto3"][0]
+    import_ratio = imports["app"][0] / boto3_cpu
+    for name, (cpu, wall) in imports.items():
+        say(f"  {name:<18} CPU {cpu * 1000:4.0f} ms ({cpu / boto3_cpu:.2f} × boto3), wall {wall * 1000:4.0f} ms")
 
     from devstack.children import Child
 
@@ -255,8 +266,14 @@ def measure_routes(args: Any, merchants: list[Any], workers: list[Any], say: Cal
         from tests.bench import seed
 
         merchant, *crew = seed.fresh_tokens([merchants[0], *workers[:n]])
-        for person in [merchant, *crew]:  # warm: each caller's session state cached, as on a warm Lambda
-            bench.api.get("/v1/me", token=person.token)
+
+        def warm(people: list[Any]) -> None:
+            """Each caller's session state cached, as on a warm Lambda: the cache keeps it 10 s (sessions.py), less
+            than a phase takes here, so every phase starts warm. Not measured."""
+            for person in people:
+                bench.api.get("/v1/me", token=person.token)
+
+        warm([merchant, *crew])
 
         say("hall: 3 sorts × 6 filter paths, 2 pages each, 2 rounds")
         paths: list[tuple[str, str]] = []
@@ -279,12 +296,15 @@ def measure_routes(args: Any, merchants: list[Any], workers: list[Any], say: Cal
 
         say(f"claim → proof → accept/reject: {n} workers on one {n}-slot task")
         task_id = publish_task(merchant.user_id, slots=n, reward=300, fee_bps=500)
+        warm(crew)
         claims = []
         for w in crew:
             claims.append(bench.call("claim", "POST", f"/v1/tasks/{task_id}/claims", token=w.token).json["id"])
+        warm(crew)
         for w, cid in zip(crew, claims, strict=True):
             bench.call("proof", "POST", f"/v1/claims/{cid}/proof", {"text": "万达店"}, token=w.token)
         cut = n * 3 // 4
+        warm([merchant])
         for cid in claims[:cut]:
             bench.call("accept", "POST", f"/v1/claims/{cid}/accept", {"rating": 5}, token=merchant.token)
         for cid in claims[cut:]:
@@ -292,6 +312,7 @@ def measure_routes(args: Any, merchants: list[Any], workers: list[Any], say: Cal
             bench.call("reject", "POST", f"/v1/claims/{cid}/reject", body, token=merchant.token)
 
         say(f"wallet and entries: {n} workers, and the merchant's statement")
+        warm([merchant, *crew])
         for w in crew:
             bench.call("wallet", "GET", "/v1/wallet", token=w.token)
             bench.call("entries", "GET", "/v1/wallet/entries", token=w.token)
@@ -415,7 +436,11 @@ def task_counters(task_id: str) -> tuple[int, int]:
 
 
 def print_report(
-    routes: dict[str, Route], bare: list[float], imports: dict[str, float], races: dict[str, Any], total_s: float
+    routes: dict[str, Route],
+    bare: list[float],
+    imports: dict[str, tuple[float, float]],
+    races: dict[str, Any],
+    total_s: float,
 ) -> None:
     b50, b99 = pct(bare, 50), pct(bare, 99)
     print()
@@ -432,11 +457,10 @@ def print_report(
         )
     scans = sum(o.ops["Scan"] for r in routes.values() for o in r.ops)
     print(f"Scan calls on request paths: {scans}")
-    print(
-        f"import boto3 {imports['boto3_cpu'] * 1000:.0f} ms CPU ({imports['boto3_wall'] * 1000:.0f} ms wall), "
-        f"import app {imports['app_cpu'] * 1000:.0f} ms CPU ({imports['app_wall'] * 1000:.0f} ms wall); "
-        "median of 5 fresh interpreters, deployment packages only"
-    )
+    boto3_cpu = imports["boto3"][0]
+    print("imports, median of 5 fresh interpreters, deployment packages only (CPU ms, × import boto3, wall ms):")
+    for name, (cpu, wall) in imports.items():
+        print(f"  {name:<18} {cpu * 1000:5.0f} {cpu / boto3_cpu:5.2f}× {wall * 1000:5.0f}")
     for key in (
         "claim_race",
         "claim_race_s",

@@ -55,9 +55,11 @@ def test_loading_every_handler_module_does_not_load(probe, module):
 
 
 def test_import_app_loads_no_feature_handler_module(probe):
-    # Routes are mounted from the route table; only the machinery and the event-source modules load at import.
+    # Routes are mounted from the route table; only the machinery, the shared list models and the event-source
+    # modules load at import.
     assert probe["handlers_at_import"] == [
         "chalicelib.handlers.events",
+        "chalicelib.handlers.pagination",
         "chalicelib.handlers.route_table",
         "chalicelib.handlers.routing",
         "chalicelib.handlers.schedules",
