@@ -11,20 +11,14 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 from chalicelib.domain.errors import Conflict, Forbidden
 
-CATEGORIES = (
-    "promotion",
-    "app_trial",
-    "survey",
-    "content",
-    "mystery_shopping",
-    "data_labeling",
-    "feedback",
-    "other",
-)
+Category = Literal[
+    "promotion", "app_trial", "survey", "content", "mystery_shopping", "data_labeling", "feedback", "other"
+]
+CATEGORIES: tuple[str, ...] = get_args(Category)
 CATEGORY_LABELS = {
     "promotion": "地推",
     "app_trial": "应用试用",

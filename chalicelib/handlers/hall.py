@@ -8,8 +8,8 @@ from chalice import Blueprint
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from chalicelib.domain import hall as H
+from chalicelib.domain.tasks import Category
 from chalicelib.handlers.pagination import PageQuery
-from chalicelib.handlers.tasks import Category
 from chalicelib.handlers.web import RequestContext, route
 from chalicelib.services import hall
 

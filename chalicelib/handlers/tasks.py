@@ -7,6 +7,7 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from chalicelib.domain.tasks import Category
 from chalicelib.handlers.pagination import Page, PageQuery
 from chalicelib.handlers.web import RequestContext, route
 from chalicelib.services import tasks
@@ -14,9 +15,6 @@ from chalicelib.services import tasks
 bp = Blueprint(__name__)
 MERCHANT = ("merchant",)
 
-Category = Literal[
-    "promotion", "app_trial", "survey", "content", "mystery_shopping", "data_labeling", "feedback", "other"
-]
 TaskStatusName = Literal[
     "draft",
     "pending_review",
