@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -88,6 +89,7 @@ ROUTES: list[RouteSpec] = []
 # (module, METHOD, path) → (spec, handle). `handle(app, **path_params)` serves one request of the route on `app`,
 # whether the module's blueprint is registered there or the route was mounted lazily (handlers/routing.py).
 HANDLERS: dict[tuple[str, str, str], tuple[RouteSpec, Callable[..., Response]]] = {}
+_LOADING = threading.RLock()
 
 
 # ---------------------------------------------------------------- responses
@@ -450,7 +452,7 @@ def route(
         )
         ROUTES.append(spec)
 
-        def handle(app: Any, **path_params: str) -> Response:
+        def handle(app: Any, /, **path_params: str) -> Response:  # a `{app}` path parameter stays a parameter
             request = app.current_request
             request_id = _request_id(request)
             try:
@@ -512,9 +514,21 @@ def resolve(module: str, method: str, path: str) -> tuple[RouteSpec, Callable[..
     key = (module, method, path)
     found = HANDLERS.get(key)
     if found is None:
-        import_module(module)  # declares its routes; Python's import lock makes concurrent first calls wait
+        with _LOADING:  # first loads one at a time, so a failed one is forgotten before anyone retries it
+            try:
+                import_module(module)  # declares its routes
+            except BaseException:
+                _forget(module)  # Python drops a module that failed to import: so do we; the next request retries
+                raise
         found = HANDLERS[key]
     return found
+
+
+def _forget(module: str) -> None:
+    """Drop what a module declared before its import failed, so no route is served from a half-run module."""
+    for key in [k for k in HANDLERS if k[0] == module]:
+        del HANDLERS[key]
+    ROUTES[:] = [spec for spec in ROUTES if spec.module != module]
 
 
 def route_spec(view_function: Any) -> RouteSpec | None:
