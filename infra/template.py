@@ -318,22 +318,139 @@ def iam_policy(stage: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": iam_statements(stage)}
 
 
-def _not_found_template() -> str:
-    """The body of our 404, as an API Gateway response template (`$context.requestId` is filled in by AWS)."""
-    body = {"error": {"code": "NOT_FOUND", "message": "接口不存在", "details": {}}, "request_id": "$context.requestId"}
+def _error_json(code: str, message: str, request_id: str) -> str:
+    body = {"error": {"code": code, "message": message, "details": {}}, "request_id": request_id}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+def _not_found_template() -> str:
+    """The body of our 404, as an API Gateway response template (`$context.requestId` is filled in by AWS)."""
+    return _error_json("NOT_FOUND", "接口不存在", "$context.requestId")
+
+
+# ------------------------------------------------------------------ edge limits (docs/decisions/0008)
+
+RATE_LIMITED = ("RATE_LIMITED", "操作过于频繁，请稍后再试")  # the app's own 429 (domain/errors.RateLimited)
+# API Gateway's stage-wide token bucket, in front of everything: (steady requests per second, burst). It caps
+# what a flood can cost (Lambda concurrency, DynamoDB on-demand spend), not what one caller may do.
+STAGE_THROTTLE = {"local": (100, 200), "test": (100, 200), "dev": (100, 200), "prod": (2_000, 4_000)}
+# WAF rate-based rules, per caller, counted over a sliding window at the edge (no table write per request):
+# (rule name, requests allowed per window, window seconds, what a caller is). A signed-in person is their bearer
+# token, a merchant server its merchant id header (signed requests carry no token), anyone else their address.
+WINDOW_S = 300
+RATE_RULES: tuple[tuple[str, int, str], ...] = (
+    ("per-token", 1_500, "authorization"),  # 5 requests/s sustained: a person browsing the hall does ~1
+    ("per-merchant-server", 6_000, "x-taskhall-merchant"),  # 20/s: a merchant's server reviewing in bulk
+    ("anonymous-per-ip", 600, ""),  # 2/s per address for callers with neither (sign-in, OTP, notify callbacks)
+)
+RETRY_AFTER_S = 60
+_AS_IS = [{"Priority": 0, "Type": "NONE"}]  # WAF's "no text transformation"
+
+
 def gateway_responses() -> dict[str, Any]:
-    """API Gateway's own answers for requests that match no route, rewritten into the API's 404.
+    """API Gateway's own answers, in the API's error shape.
 
     MISSING_AUTHENTICATION_TOKEN is what API Gateway answers for an unknown path or a method the path does
     not have; INCOMPLETE_SIGNATURE is the same situation when the request carries an `Authorization` header
     (our bearer tokens), because API Gateway then reads it as a broken SigV4 signature. We use no IAM auth,
-    so both only ever mean "no such route". devstack/api.py answers the same locally.
+    so both only ever mean "no such route". devstack/api.py answers the same locally. THROTTLED is the stage's
+    token bucket (STAGE_THROTTLE) running dry: the app's own 429.
     """
     response = {"statusCode": "404", "responseTemplates": {"application/json": _not_found_template()}}
-    return {"MISSING_AUTHENTICATION_TOKEN": response, "INCOMPLETE_SIGNATURE": dict(response)}
+    throttled = {
+        "statusCode": "429",
+        "responseTemplates": {"application/json": _error_json(*RATE_LIMITED, "$context.requestId")},
+        "responseParameters": {"gatewayresponse.header.Retry-After": "'1'"},
+    }
+    return {"MISSING_AUTHENTICATION_TOKEN": response, "INCOMPLETE_SIGNATURE": dict(response), "THROTTLED": throttled}
+
+
+def _rate_rule(priority: int, name: str, limit: int, header: str) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Limit": limit, "EvaluationWindowSec": WINDOW_S}
+    if header:
+        statement["AggregateKeyType"] = "CUSTOM_KEYS"  # requests without the header are not counted here
+        statement["CustomKeys"] = [{"Header": {"Name": header, "TextTransformations": _AS_IS}}]
+    else:
+        statement["AggregateKeyType"] = "IP"
+        # Only callers that name themselves neither way: carrier-grade NAT puts many signed-in people behind one
+        # address, and they are counted by token instead.
+        statement["ScopeDownStatement"] = {
+            "AndStatement": {"Statements": [_header_absent(h) for _, _, h in RATE_RULES if h]}
+        }
+    return {
+        "Name": name,
+        "Priority": priority,
+        "Statement": {"RateBasedStatement": statement},
+        "Action": {
+            "Block": {
+                "CustomResponse": {
+                    "ResponseCode": 429,
+                    "CustomResponseBodyKey": "rate_limited",
+                    "ResponseHeaders": [{"Name": "Retry-After", "Value": str(RETRY_AFTER_S)}],
+                }
+            }
+        },
+        "VisibilityConfig": _visibility(name),
+    }
+
+
+def _header_absent(header: str) -> dict[str, Any]:
+    present = {
+        "SizeConstraintStatement": {
+            "FieldToMatch": {"SingleHeader": {"Name": header}},
+            "ComparisonOperator": "GT",
+            "Size": 0,
+            "TextTransformations": _AS_IS,
+        }
+    }
+    return {"NotStatement": {"Statement": present}}
+
+
+def _visibility(name: str) -> dict[str, Any]:
+    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name.replace("-", "")}
+
+
+def edge_limits(stage: str) -> dict[str, Any]:
+    """The WAF web ACL with the per-caller rate rules, and its association with the API's stage.
+
+    The stage is Chalice's `RestAPI` (SAM names its stage resource `RestAPI<stage>Stage`; `RestAPI.Stage` is
+    SAM's reference to it, which also orders the association after the stage exists).
+    """
+    rules = [_rate_rule(i, name, limit, header) for i, (name, limit, header) in enumerate(RATE_RULES)]
+    # WAF serves this body as is: it cannot fill in a request id, so the body says none.
+    body = _error_json(*RATE_LIMITED, "")
+    stage_arn = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":apigateway:",
+                {"Ref": "AWS::Region"},
+                "::/restapis/",
+                {"Ref": "RestAPI"},
+                "/stages/",
+                {"Ref": "RestAPI.Stage"},
+            ],
+        ]
+    }
+    return {
+        "EdgeLimits": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Name": f"taskhall-{stage}-edge",
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Rules": rules,
+                "CustomResponseBodies": {"rate_limited": {"ContentType": "APPLICATION_JSON", "Content": body}},
+                "VisibilityConfig": _visibility(f"taskhall-{stage}-edge"),
+            },
+        },
+        "EdgeLimitsAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "Properties": {"ResourceArn": stage_arn, "WebACLArn": {"Fn::GetAtt": ["EdgeLimits", "Arn"]}},
+        },
+    }
 
 
 STREAM_EVENT_SOURCE: dict[str, Any] = {
@@ -380,7 +497,17 @@ def merge_template(stage: str) -> dict[str, Any]:
         role = ROLES[fn]
         res[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": iam_policy(stage)}]}}
     # Part of the API definition (not a separate GatewayResponse resource), so every deployment carries it.
-    res["RestAPI"] = {"Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}}}
+    # The stage's token bucket applies to every method (`/*/*`).
+    rate, burst = STAGE_THROTTLE[stage]
+    res["RestAPI"] = {
+        "Properties": {
+            "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()},
+            "MethodSettings": [
+                {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+            ],
+        }
+    }
+    res.update(edge_limits(stage))
     return {
         "Resources": res,
         "Outputs": {

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from chalice.package import TemplateDeepMerger
 
+from chalicelib.domain.errors import RateLimited
+from chalicelib.handlers.web import error_body
+from chalicelib.services.sessions import SIGNATURE_HEADER
 from devstack.api import not_found_body
 from infra import policy, template
 
@@ -119,9 +123,108 @@ def test_every_function_role_carries_the_stage_policy_alone(merged):
 
 def test_unmatched_routes_answer_404_in_the_api_error_shape(merged):
     responses = merged["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
-    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE"}
-    for response in responses.values():
+    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE", "THROTTLED"}
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE"):
+        response = responses[kind]
         assert response["statusCode"] == "404"
         body = response["responseTemplates"]["application/json"].replace("$context.requestId", "rid-1")
         # The local gateway (devstack/api.py) answers exactly the same.
         assert json.loads(body) == json.loads(not_found_body("rid-1"))
+
+
+# ------------------------------------------------------------------ edge limits (docs/decisions/0008)
+
+
+@pytest.mark.parametrize("stage", DEPLOYED)
+def test_the_api_is_regional_as_china_regions_require(stage):
+    # API Gateway in Beijing and Ningxia has no edge-optimized endpoints; Chalice's default is EDGE.
+    from chalice.cli.factory import CLIFactory
+
+    config = CLIFactory(str(Path(__file__).resolve().parents[2])).create_config_obj(chalice_stage_name=stage)
+    assert config.api_gateway_endpoint_type == "REGIONAL"
+
+
+def test_a_dry_stage_bucket_answers_429_in_the_api_error_shape(merged):
+    throttled = merged["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]["THROTTLED"]
+    assert throttled["statusCode"] == "429"
+    assert throttled["responseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
+    body = json.loads(throttled["responseTemplates"]["application/json"].replace("$context.requestId", "rid-1"))
+    # The same code and message as the app's own rate limits.
+    assert body == error_body(RateLimited.default_code, RateLimited.default_message, {}, "rid-1")
+
+
+@pytest.mark.parametrize("stage", DEPLOYED)
+def test_every_method_of_the_stage_has_the_stage_token_bucket(stage):
+    merged = TemplateDeepMerger().merge(template.merge_template(stage), _chalice_like(stage))["Resources"]
+    rate, burst = template.STAGE_THROTTLE[stage]
+    assert merged["RestAPI"]["Properties"]["MethodSettings"] == [
+        {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+    ]
+
+
+def _rules(merged: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["Name"]: r for r in merged["EdgeLimits"]["Properties"]["Rules"]}
+
+
+def test_callers_are_counted_by_token_by_merchant_server_and_anonymous_ones_by_address(merged):
+    rules = _rules(merged)
+    assert set(rules) == {"per-token", "per-merchant-server", "anonymous-per-ip"}
+    keyed = {
+        name: rule["Statement"]["RateBasedStatement"]["CustomKeys"][0]["Header"]["Name"]
+        for name, rule in rules.items()
+        if rule["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "CUSTOM_KEYS"
+    }
+    # The headers the app authenticates by: the bearer token and the merchant-server signature's merchant id.
+    assert keyed == {"per-token": "authorization", "per-merchant-server": SIGNATURE_HEADER}
+    by_ip = rules["anonymous-per-ip"]["Statement"]["RateBasedStatement"]
+    assert by_ip["AggregateKeyType"] == "IP"
+    # Carrier-grade NAT puts many signed-in people behind one address: only callers with neither header count.
+    absent = {
+        s["NotStatement"]["Statement"]["SizeConstraintStatement"]["FieldToMatch"]["SingleHeader"]["Name"]
+        for s in by_ip["ScopeDownStatement"]["AndStatement"]["Statements"]
+    }
+    assert absent == {"authorization", SIGNATURE_HEADER}
+    for rule in rules.values():
+        statement = rule["Statement"]["RateBasedStatement"]
+        assert statement["EvaluationWindowSec"] == template.WINDOW_S and statement["Limit"] >= 100
+
+
+def test_a_caller_over_its_rate_gets_the_apps_429(merged):
+    acl = merged["EdgeLimits"]["Properties"]
+    body = json.loads(acl["CustomResponseBodies"]["rate_limited"]["Content"])
+    assert body == error_body(RateLimited.default_code, RateLimited.default_message, {}, "")
+    for rule in acl["Rules"]:
+        response = rule["Action"]["Block"]["CustomResponse"]
+        assert response["ResponseCode"] == 429 and response["CustomResponseBodyKey"] == "rate_limited"
+        assert response["ResponseHeaders"] == [{"Name": "Retry-After", "Value": str(template.RETRY_AFTER_S)}]
+
+
+def test_the_web_acl_guards_the_apis_stage(merged):
+    association = merged["EdgeLimitsAssociation"]["Properties"]
+    assert association["WebACLArn"] == {"Fn::GetAtt": ["EdgeLimits", "Arn"]}
+    parts = association["ResourceArn"]["Fn::Join"][1]
+    assert parts[-4:] == ["::/restapis/", {"Ref": "RestAPI"}, "/stages/", {"Ref": "RestAPI.Stage"}]
+    assert merged["EdgeLimits"]["Properties"]["Scope"] == "REGIONAL"
+
+
+@pytest.mark.parametrize("stage", DEPLOYED)
+def test_the_edge_limits_lint_clean_for_the_china_regions(stage):
+    from cfnlint.api import ManualArgs, lint
+
+    res = template.edge_limits(stage)
+    # A plain RestApi and Stage stand in for what SAM makes of Chalice's RestAPI (`RestAPI.Stage` is SAM's name
+    # for that stage), with the stage settings the merge template gives it.
+    res["RestAPI"] = {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": f"taskhall-{stage}"}}
+    res["RestAPIStage"] = {
+        "Type": "AWS::ApiGateway::Stage",
+        "Properties": {
+            "RestApiId": {"Ref": "RestAPI"},
+            "StageName": stage,
+            "DeploymentId": "d1",
+            "MethodSettings": template.merge_template(stage)["Resources"]["RestAPI"]["Properties"]["MethodSettings"],
+        },
+    }
+    text = json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": res}).replace(
+        '"RestAPI.Stage"', '"RestAPIStage"'
+    )
+    assert lint(text, config=ManualArgs(regions=["cn-north-1", "cn-northwest-1"])) == []
