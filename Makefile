@@ -51,8 +51,10 @@ package: $(STAMP)
 	@mkdir -p build
 	$(BIN)/python -m infra.template $(STAGE) > build/merge-$(STAGE).json
 	rm -rf build/$(STAGE)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-cn-north-1} $(BIN)/chalice package --stage $(STAGE) \
-		--merge-template build/merge-$(STAGE).json build/$(STAGE)
+	set -o pipefail; AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-cn-north-1} $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template build/merge-$(STAGE).json build/$(STAGE) 2>&1 | tee build/package-$(STAGE).log
+	@# chalice only warns when a dependency has no wheel for the Lambda runtime and ships the package without it.
+	@! grep -A8 "Could not install dependencies" build/package-$(STAGE).log
 	$(BIN)/cfn-lint --regions $${AWS_DEFAULT_REGION:-cn-north-1} -- build/$(STAGE)/sam.json
 	@echo "build/$(STAGE)/sam.json: cfn-lint clean"
 

@@ -435,14 +435,15 @@ def _content_check(kind: str, digest: str, claim: dict[str, Any], rule_id: str, 
 
 
 def image_phash(data: bytes) -> str:
-    """64-bit perceptual hash (hex) of an image; imagehash/numpy/scipy load here, on the first proof image."""
+    """64-bit perceptual hash (hex) of an image (domain/phash.py); Pillow loads here, on the first proof image."""
     import io
 
-    import imagehash
     from PIL import Image
 
+    from chalicelib.domain.phash import SIDE, phash_hex
+
     with Image.open(io.BytesIO(data)) as img:
-        return str(imagehash.phash(img))
+        return phash_hex(img.convert("L").resize((SIDE, SIDE), Image.Resampling.LANCZOS).tobytes())
 
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024

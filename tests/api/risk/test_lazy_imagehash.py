@@ -1,4 +1,5 @@
-"""imagehash (numpy, scipy, PyWavelets, Pillow) loads on the first proof image, not at `import app` or consumers."""
+"""Pillow loads on the first proof image, not at `import app` or the consumers; imagehash and its numpy, scipy and
+PyWavelets never load in the product (domain/phash.py, decision 0009): they are not in the deployment package."""
 
 from __future__ import annotations
 
@@ -17,13 +18,17 @@ def _loaded_after(code: str) -> list[str]:
     return list(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def test_import_app_and_the_stream_consumers_do_not_load_imagehash():
+def test_import_app_and_the_stream_consumers_do_not_load_pillow():
     assert _loaded_after("import app\nfrom chalicelib.services import consumers") == []
 
 
-def test_hashing_a_proof_image_loads_it():
+def test_hashing_a_proof_image_loads_pillow_and_nothing_else_of_those(tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "proof.png"
+    Image.new("RGB", (32, 32), "white").save(picture, "PNG")
     code = (
-        "import io\nfrom PIL import Image\nfrom chalicelib.services import risk\nb = io.BytesIO()\n"
-        "Image.new('RGB', (32, 32), 'white').save(b, 'PNG')\nassert len(risk.image_phash(b.getvalue())) == 16"
+        "from pathlib import Path\nfrom chalicelib.services import risk\n"
+        f"assert len(risk.image_phash(Path({str(picture)!r}).read_bytes())) == 16"
     )
-    assert "imagehash" in _loaded_after(code)
+    assert _loaded_after(code) == ["PIL"]
