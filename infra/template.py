@@ -335,13 +335,18 @@ RATE_LIMITED = ("RATE_LIMITED", "操作过于频繁，请稍后再试")  # the a
 # what a flood can cost (Lambda concurrency, DynamoDB on-demand spend), not what one caller may do.
 STAGE_THROTTLE = {"local": (100, 200), "test": (100, 200), "dev": (100, 200), "prod": (2_000, 4_000)}
 # WAF rate-based rules, per caller, counted over a sliding window at the edge (no table write per request):
-# (rule name, requests allowed per window, window seconds, what a caller is). A signed-in person is their bearer
-# token, a merchant server its merchant id header (signed requests carry no token), anyone else their address.
+# (rule name, requests allowed per window, what a caller is). A signed-in person is their bearer token, a
+# merchant server its merchant id header (signed requests carry no token), anyone else their address.
 WINDOW_S = 300
+BY_ADDRESS, BY_ADDRESS_IF_ANONYMOUS = "address", "address if anonymous"
 RATE_RULES: tuple[tuple[str, int, str], ...] = (
     ("per-token", 1_500, "authorization"),  # 5 requests/s sustained: a person browsing the hall does ~1
     ("per-merchant-server", 6_000, "x-taskhall-merchant"),  # 20/s: a merchant's server reviewing in bulk
-    ("anonymous-per-ip", 600, ""),  # 2/s per address for callers with neither (sign-in, OTP, notify callbacks)
+    # 2/s per address for callers with neither header (sign-in, SMS codes, payment notifications)
+    ("anonymous-per-ip", 600, BY_ADDRESS_IF_ANONYMOUS),
+    # Everyone per address, generous for carrier-grade NAT: a header made up anew for every request is a new
+    # key for the two rules above, and would otherwise pass them all.
+    ("per-ip", 30_000, BY_ADDRESS),
 )
 RETRY_AFTER_S = 60
 _AS_IS = [{"Priority": 0, "Type": "NONE"}]  # WAF's "no text transformation"
@@ -365,18 +370,18 @@ def gateway_responses() -> dict[str, Any]:
     return {"MISSING_AUTHENTICATION_TOKEN": response, "INCOMPLETE_SIGNATURE": dict(response), "THROTTLED": throttled}
 
 
-def _rate_rule(priority: int, name: str, limit: int, header: str) -> dict[str, Any]:
+def _rate_rule(priority: int, name: str, limit: int, key: str) -> dict[str, Any]:
     statement: dict[str, Any] = {"Limit": limit, "EvaluationWindowSec": WINDOW_S}
-    if header:
-        statement["AggregateKeyType"] = "CUSTOM_KEYS"  # requests without the header are not counted here
-        statement["CustomKeys"] = [{"Header": {"Name": header, "TextTransformations": _AS_IS}}]
-    else:
+    if key in (BY_ADDRESS, BY_ADDRESS_IF_ANONYMOUS):
         statement["AggregateKeyType"] = "IP"
+    else:
+        statement["AggregateKeyType"] = "CUSTOM_KEYS"  # requests without the header are not counted here
+        statement["CustomKeys"] = [{"Header": {"Name": key, "TextTransformations": _AS_IS}}]
+    if key == BY_ADDRESS_IF_ANONYMOUS:
         # Only callers that name themselves neither way: carrier-grade NAT puts many signed-in people behind one
         # address, and they are counted by token instead.
-        statement["ScopeDownStatement"] = {
-            "AndStatement": {"Statements": [_header_absent(h) for _, _, h in RATE_RULES if h]}
-        }
+        headers = [k for _, _, k in RATE_RULES if k not in (BY_ADDRESS, BY_ADDRESS_IF_ANONYMOUS)]
+        statement["ScopeDownStatement"] = {"AndStatement": {"Statements": [_header_absent(h) for h in headers]}}
     return {
         "Name": name,
         "Priority": priority,
@@ -416,7 +421,7 @@ def edge_limits(stage: str) -> dict[str, Any]:
     The stage is Chalice's `RestAPI` (SAM names its stage resource `RestAPI<stage>Stage`; `RestAPI.Stage` is
     SAM's reference to it, which also orders the association after the stage exists).
     """
-    rules = [_rate_rule(i, name, limit, header) for i, (name, limit, header) in enumerate(RATE_RULES)]
+    rules = [_rate_rule(i, name, limit, key) for i, (name, limit, key) in enumerate(RATE_RULES)]
     # WAF serves this body as is: it cannot fill in a request id, so the body says none.
     body = _error_json(*RATE_LIMITED, "")
     stage_arn = {

@@ -168,7 +168,7 @@ def _rules(merged: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_callers_are_counted_by_token_by_merchant_server_and_anonymous_ones_by_address(merged):
     rules = _rules(merged)
-    assert set(rules) == {"per-token", "per-merchant-server", "anonymous-per-ip"}
+    assert set(rules) == {"per-token", "per-merchant-server", "anonymous-per-ip", "per-ip"}
     keyed = {
         name: rule["Statement"]["RateBasedStatement"]["CustomKeys"][0]["Header"]["Name"]
         for name, rule in rules.items()
@@ -184,6 +184,11 @@ def test_callers_are_counted_by_token_by_merchant_server_and_anonymous_ones_by_a
         for s in by_ip["ScopeDownStatement"]["AndStatement"]["Statements"]
     }
     assert absent == {"authorization", SIGNATURE_HEADER}
+    # A header made up anew for every request passes the keyed rules; every address is still counted, generously.
+    everyone = rules["per-ip"]["Statement"]["RateBasedStatement"]
+    assert everyone["AggregateKeyType"] == "IP" and "ScopeDownStatement" not in everyone
+    keyed_limits = [r["Statement"]["RateBasedStatement"]["Limit"] for n, r in rules.items() if n != "per-ip"]
+    assert everyone["Limit"] > max(keyed_limits)
     for rule in rules.values():
         statement = rule["Statement"]["RateBasedStatement"]
         assert statement["EvaluationWindowSec"] == template.WINDOW_S and statement["Limit"] >= 100
