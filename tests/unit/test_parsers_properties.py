@@ -93,13 +93,18 @@ def test_a_cursor_is_refused_in_any_other_scope(key, scope, other):
     assert refused.value.code == "INVALID_CURSOR"
 
 
-@given(KEYS, SCOPES, st.data())
-def test_any_altered_character_of_a_cursor_is_refused(key, scope, data):
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+# What is drawn must not depend on the sealed text, which is random (a fresh nonce per cursor): Hypothesis replays
+# a draw sequence and refuses one whose shape changed. So the position and the replacement are drawn blind and
+# mapped onto this cursor's text.
+@given(KEYS, SCOPES, st.integers(min_value=0), st.integers(1, len(B64URL) - 1))
+def test_any_altered_character_of_a_cursor_is_refused(key, scope, position, shift):
     with cursor_key():
         sealed = cursor.encode(key, scope)
-        at = data.draw(st.integers(0, len(sealed) - 1))
-        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-        swap = data.draw(st.sampled_from(alphabet).filter(lambda c: c != sealed[at]))
+        at = position % len(sealed)
+        swap = B64URL[(B64URL.index(sealed[at]) + shift) % len(B64URL)]  # never the character that was there
         forged = sealed[:at] + swap + sealed[at + 1 :]
         # The last character may carry padding bits base64 ignores; a forgery that decodes to the same bytes is
         # the same cursor, not a forgery.
