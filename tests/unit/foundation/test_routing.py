@@ -162,3 +162,20 @@ def test_a_handler_module_that_fails_to_import_leaves_no_route_behind(tmp_path, 
         assert not [key for key in web.HANDLERS if key[0] == module]
         assert not [spec for spec in web.ROUTES if spec.module == module]
         assert module not in sys.modules
+
+
+def test_with_provisioned_concurrency_every_handler_module_loads_at_init():
+    # AWS sets AWS_LAMBDA_INITIALIZATION_TYPE; with provisioned concurrency the init phase runs before traffic.
+    probe = (
+        "import json, sys\nimport app\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('chalicelib.handlers.'))))"
+    )
+    features = {f"{routing.PACKAGE}.{row[0]}" for row in route_table.ROUTES if row[0] not in routing.LOCAL_ONLY}
+    for kind, expect_all in (("provisioned-concurrency", True), ("on-demand", False)):
+        env = {**os.environ, "STAGE": "dev", "PYTHONDONTWRITEBYTECODE": "1", "AWS_LAMBDA_INITIALIZATION_TYPE": kind}
+        run = subprocess.run(
+            [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+        loaded = set(json.loads(run.stdout.strip().splitlines()[-1]))
+        assert (features <= loaded) is expect_all, kind
+        assert not loaded & {f"{routing.PACKAGE}.{m}" for m in routing.LOCAL_ONLY}  # dev has no sandbox routes
