@@ -45,6 +45,16 @@ def now() -> datetime:
     return datetime.now(UTC) + timedelta(seconds=_file_offset_s())
 
 
+def iso(at: datetime) -> str:
+    """Sortable UTC RFC 3339 text of an aware time (microseconds, `Z`): what the table stores and sorts by."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    """`iso` of the stage clock's now."""
+    return iso(now())
+
+
 def now_ts() -> int:
     """Unix seconds on the stage clock."""
     return int(now().timestamp())

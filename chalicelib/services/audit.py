@@ -7,7 +7,7 @@ The admin issue builds the views (`GET /v1/admin/audit-log`) on `store.audit`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters import clock, ids
@@ -16,10 +16,6 @@ from chalicelib.domain.roles import Caller
 from chalicelib.store import audit as audit_store
 from chalicelib.store import cursor as cursors
 from chalicelib.store import keys
-
-
-def _iso_now() -> str:
-    return clock.now().isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def entry(
@@ -35,7 +31,7 @@ def entry(
 ) -> audit_store.AuditItem:
     return audit_store.new_entry(
         audit_id=ids.new_id("aud"),
-        at_iso=_iso_now(),
+        at_iso=clock.now_iso(),
         actor_id=actor.id,
         actor_role=actor.role,
         action=action,
@@ -72,10 +68,6 @@ MAX_RANGE_DAYS = 366
 MAX_READ = 1_000  # entries one page may read past filters before it answers with what it has and a cursor
 
 
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def search(
     *,
     actor: str | None,
@@ -94,9 +86,11 @@ def search(
         raise Invalid({"to": "结束时间必须晚于开始时间"})
     if end - start > timedelta(days=MAX_RANGE_DAYS):
         raise Invalid({"from": f"一次最多查询 {MAX_RANGE_DAYS} 天"})
-    scope = cursors.scope("admin.audit", actor=actor, target=target, action=action, start=_iso(start), end=_iso(end))
+    scope = cursors.scope(
+        "admin.audit", actor=actor, target=target, action=action, start=clock.iso(start), end=clock.iso(end)
+    )
     resumed = cursors.decode(cursor, scope)
-    hi_sk = resumed["SK"]["S"] if resumed else _iso(end)
+    hi_sk = resumed["SK"]["S"] if resumed else clock.iso(end)
     index, partition = None, None
     if target:
         index, partition = "GSI2", keys.audit_by_target(target)
@@ -105,7 +99,7 @@ def search(
     elif action:
         index, partition = "GSI3", keys.audit_by_action(action)
     rows = audit_store.newest_first(
-        index=index, partition=partition, lo_iso=_iso(start), hi_sk=hi_sk, page_size=min(MAX_READ, limit + 1)
+        index=index, partition=partition, lo_iso=clock.iso(start), hi_sk=hi_sk, page_size=min(MAX_READ, limit + 1)
     )
     found: list[audit_store.AuditItem] = []
     read = 0

@@ -35,10 +35,6 @@ class DepositView:
     pay_params: dict[str, str] | None = None
 
 
-def _now_iso() -> str:
-    return books.iso(clock.now())
-
-
 def _view(item: deposits.DepositItem, pay_params: dict[str, str] | None = None) -> DepositView:
     return DepositView(
         deposit_id=item.deposit_id,
@@ -73,7 +69,7 @@ def create(user_id: str, amount_fen: int, channel: str) -> DepositView:
         logger.exception("payment provider unavailable", extra={"channel": channel})
         raise ServiceUnavailable("CHANNEL_UNAVAILABLE", "该支付渠道暂不可用，请换一种方式") from None
     deposit_id = ids.new_id("dep")
-    item = deposits.create(deposit_id, user_id, amount_fen, channel, _now_iso())
+    item = deposits.create(deposit_id, user_id, amount_fen, channel, clock.now_iso())
     intent = PayIntent(
         deposit_id=deposit_id,
         amount_fen=amount_fen,
@@ -188,7 +184,7 @@ def credit(deposit: deposits.DepositItem, provider_trade_no: str) -> bool:
         meta={"deposit_id": deposit.deposit_id, "provider_trade_no": provider_trade_no},
     )
     extra = books.Extra(
-        apply=deposits.mark_paid_op(deposit.deposit_id, provider_trade_no, _now_iso()),
+        apply=deposits.mark_paid_op(deposit.deposit_id, provider_trade_no, clock.now_iso()),
         label="deposit:",
         error=Conflict("DEPOSIT_STATE", "充值单状态异常"),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from functools import partial
 
+from chalicelib.adapters import clock
 from chalicelib.adapters.payments.amounts import fen_to_yuan
 from chalicelib.domain import tasks as T
 from chalicelib.domain.errors import Invalid
@@ -171,12 +172,6 @@ def on_task(change: events.Change) -> None:
 # ---------------------------------------------------------------- risk actions on the user's account
 
 
-def _now_iso() -> str:
-    from chalicelib.adapters import clock
-
-    return clock.now().isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 @events.on_change("user")
 def on_user_status(change: events.Change) -> None:
     """Freeze and unfreeze (by the desk or the risk engine): the user learns what happened and what to do."""
@@ -190,7 +185,7 @@ def on_user_status(change: events.Change) -> None:
         notify(
             uid,
             f"user.frozen:{uid}:{round_}",
-            str(new.get("frozen_at") or _now_iso()),
+            str(new.get("frozen_at") or clock.now_iso()),
             "account.frozen",
             "账户已被冻结",
             f"原因：{reason}。冻结期间不能领取任务、发布任务或提现；如有异议，可在“申诉”中提交说明。",
@@ -198,7 +193,7 @@ def on_user_status(change: events.Change) -> None:
         )
     elif old.get("status") == "frozen":
         body = "你的账户已恢复正常使用。"
-        notify(uid, f"user.unfrozen:{uid}:{round_}", _now_iso(), "account.unfrozen", "账户已解冻", body, uid)
+        notify(uid, f"user.unfrozen:{uid}:{round_}", clock.now_iso(), "account.unfrozen", "账户已解冻", body, uid)
 
 
 @events.on_change("payout_hold")
@@ -213,7 +208,7 @@ def on_payout_hold(change: events.Change) -> None:
         notify(
             uid,
             f"payout.held:{uid}:{round_}",
-            str(image.get("created_at") or _now_iso()),
+            str(image.get("created_at") or clock.now_iso()),
             "payout.held",
             "提现暂缓处理",
             "为保障资金安全，你的提现需人工复核，处理中的提现将在复核后继续，资金仍在你的账户中。",
@@ -221,7 +216,7 @@ def on_payout_hold(change: events.Change) -> None:
         )
     else:
         body = "复核已完成，提现将按正常流程到账。"
-        notify(uid, f"payout.released:{uid}:{round_}", _now_iso(), "payout.released", "提现已恢复处理", body, uid)
+        notify(uid, f"payout.released:{uid}:{round_}", clock.now_iso(), "payout.released", "提现已恢复处理", body, uid)
 
 
 @events.on_change("guarantee_hold")
@@ -236,7 +231,7 @@ def on_guarantee_hold(change: events.Change) -> None:
     notify(
         merchant_id,
         f"guarantee.held:{merchant_id}:{round_}",
-        str(change.new.get("created_at") or _now_iso()),
+        str(change.new.get("created_at") or clock.now_iso()),
         "merchant.breaker",
         "任务已暂停，保证金暂时冻结",
         "近期驳回比例过高，平台已暂停你的任务并冻结保证金，等待人工复核。复核通过后将恢复。",

@@ -22,10 +22,6 @@ from chalicelib.store import promotions as store
 ROUNDS = 8  # each round re-reads after another writer moved a marker; two writers exist, so 2 suffice
 
 
-def _now_iso() -> str:
-    return books.iso(clock.now())
-
-
 def grant_coupon(worker_id: str) -> str:
     """Credit the new-worker coupon once: locked, or — if the first task was already accepted — to the wallet.
 
@@ -70,7 +66,7 @@ def first_task(worker_id: str, claim_id: str, reward_fen: int) -> str:
         if coupon is not None:
             unlocked = int(coupon.amount)
             transfers.append(G.unlock(worker_id, unlocked, claim_id))
-        extras = [store.put_marker(worker_id, claim_id, bonus, unlocked, _now_iso())]
+        extras = [store.put_marker(worker_id, claim_id, bonus, unlocked, clock.now_iso())]
         if coupon is None:
             # Unlocking nothing is only right if the coupon does not land between this read and this write.
             extras.append(store.transfer_absent(G.coupon_id(worker_id)))

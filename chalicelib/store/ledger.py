@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
@@ -100,7 +100,7 @@ class Extra:
 
 def iso(at: datetime) -> str:
     """Sortable UTC timestamp used in entry keys (microseconds, `Z`)."""
-    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return clock.iso(at)
 
 
 def get_balances(accounts: Iterable[str], consistent: bool = True) -> dict[str, L.Balance]:
