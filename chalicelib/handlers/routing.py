@@ -18,7 +18,6 @@ import os
 import pkgutil
 from collections.abc import Callable
 from importlib import import_module
-from typing import Any
 
 from chalice import Chalice, Response
 
@@ -68,9 +67,9 @@ def declared() -> list[Row]:
         if info.name not in ("route_table", "routing"):
             import_module(f"{PACKAGE}.{info.name}")
     rows = [
-        (spec.module.removeprefix(f"{PACKAGE}."), spec.method, path, spec.content_types, spec.view_name)
-        for (module, _, path), (spec, _) in web.HANDLERS.items()
-        if module.startswith(f"{PACKAGE}.")
+        (spec.module.removeprefix(f"{PACKAGE}."), spec.method, spec.path, spec.content_types, spec.view_name)
+        for spec in web.routes()
+        if spec.module.startswith(f"{PACKAGE}.")
     ]
     return sorted(rows, key=lambda r: (r[2], r[1]))
 
@@ -92,8 +91,3 @@ def render(rows: list[Row]) -> str:
         lines += [line] if len(line) <= 120 else ["    (", *(f"        {part}," for part in parts), "    ),"]
     lines.append(")")
     return "\n".join(lines) + "\n"
-
-
-def served(app: Any) -> list[tuple[str, str]]:
-    """(METHOD, path) of every route `app` serves."""
-    return sorted((method, path) for path, methods in app.routes.items() for method in methods)

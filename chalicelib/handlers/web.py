@@ -85,7 +85,6 @@ class RouteSpec:
     module: str = ""  # the handler module that declares it
 
 
-ROUTES: list[RouteSpec] = []
 # (module, METHOD, path) → (spec, handle). `handle(app, **path_params)` serves one request of the route on `app`,
 # whether the module's blueprint is registered there or the route was mounted lazily (handlers/routing.py).
 HANDLERS: dict[tuple[str, str, str], tuple[RouteSpec, Callable[..., Response]]] = {}
@@ -450,7 +449,6 @@ def route(
             signed=signed,
             module=view.__module__,
         )
-        ROUTES.append(spec)
 
         def handle(app: Any, /, **path_params: str) -> Response:  # a `{app}` path parameter stays a parameter
             request = app.current_request
@@ -528,7 +526,11 @@ def _forget(module: str) -> None:
     """Drop what a module declared before its import failed, so no route is served from a half-run module."""
     for key in [k for k in HANDLERS if k[0] == module]:
         del HANDLERS[key]
-    ROUTES[:] = [spec for spec in ROUTES if spec.module != module]
+
+
+def routes() -> list[RouteSpec]:
+    """The spec of every route declared so far, by every module imported so far (`routing.load_all` for all)."""
+    return [spec for spec, _ in HANDLERS.values()]
 
 
 def route_spec(view_function: Any) -> RouteSpec | None:

@@ -29,16 +29,16 @@ __all__ = ["bearer", "log_lines", "make_app"]
 def make_app(*blueprints: Blueprint) -> LocalChalice:
     """An app wired like app.py (the same middleware), holding only the given blueprints.
 
-    Its routes are taken back out of `web.ROUTES`, the registry of the product's routes that other tests walk
-    (the BOLA matrix): every test module is imported at collection, so test routes would otherwise show up
-    there in every worker.
+    Its routes are taken back out of `web.HANDLERS`, the registry of the product's routes (`web.routes()`):
+    every test module is imported at collection, so test routes would otherwise show up there in every worker.
     """
     app = LocalChalice(app_name="taskhall", configure_logs=False)
     app.register_middleware(web.http_middleware, "http")
     for bp in blueprints:
         app.register_blueprint(bp)
     ours = {id(spec) for _, spec in openapi.registered(app)}
-    web.ROUTES[:] = [spec for spec in web.ROUTES if id(spec) not in ours]
+    for key in [key for key, (spec, _) in web.HANDLERS.items() if id(spec) in ours]:
+        del web.HANDLERS[key]
     return app
 
 

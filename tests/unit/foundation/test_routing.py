@@ -45,6 +45,11 @@ def _lazy_app(*, local: bool) -> Chalice:
     return app
 
 
+def served(app: Chalice) -> list[tuple[str, str]]:
+    """(METHOD, path) of every route `app` serves."""
+    return sorted((method, path) for path, methods in app.routes.items() for method in methods)
+
+
 def _without_docstrings(swagger: dict) -> dict:
     # Chalice copies a view's docstring into the operation's summary; a mounted view has not loaded its module yet.
     for operations in swagger["paths"].values():
@@ -57,7 +62,7 @@ def _without_docstrings(swagger: dict) -> dict:
 
 def test_the_mounted_app_gives_api_gateway_the_same_api_as_registering_every_blueprint(eager_app):
     lazy = _lazy_app(local=True)
-    assert routing.served(lazy) == routing.served(eager_app)
+    assert served(lazy) == served(eager_app)
     for path, methods in eager_app.routes.items():
         for method, entry in methods.items():
             mounted = lazy.routes[path][method]
@@ -71,7 +76,7 @@ def test_the_mounted_app_gives_api_gateway_the_same_api_as_registering_every_blu
 
 
 def test_the_local_stage_extras_are_mounted_only_locally():
-    deployed, local = set(routing.served(_lazy_app(local=False))), set(routing.served(_lazy_app(local=True)))
+    deployed, local = set(served(_lazy_app(local=False))), set(served(_lazy_app(local=True)))
     extras = local - deployed
     assert extras and deployed < local
     assert all(path.startswith("/v1/sandbox/") for _, path in extras)
@@ -160,7 +165,7 @@ def test_a_handler_module_that_fails_to_import_leaves_no_route_behind(tmp_path, 
             web.resolve(module, "GET", "/t/broken/first")
         # The route declared before the failure is not kept: it would be served from a half-run module.
         assert not [key for key in web.HANDLERS if key[0] == module]
-        assert not [spec for spec in web.ROUTES if spec.module == module]
+        assert not [spec for spec in web.routes() if spec.module == module]
         assert module not in sys.modules
 
 
