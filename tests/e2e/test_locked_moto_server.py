@@ -53,6 +53,9 @@ def table(server: LockedMotoServer) -> str:
 
 def test_concurrent_conditional_decrements_never_oversell(server, table):
     ddb = _client(server, "dynamodb")
+    # botocore builds a client's exception classes on first use, unlocked: racing threads could each build a set,
+    # and one thread's raise would then not match the class another's `except` names. Build them before the race.
+    refused = ddb.exceptions.ConditionalCheckFailedException
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: without the lock this oversells
     try:
@@ -73,7 +76,7 @@ def test_concurrent_conditional_decrements_never_oversell(server, table):
                         ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}},
                     )
                     won.append(1)
-                except ddb.exceptions.ConditionalCheckFailedException:
+                except refused:
                     pass
 
             threads = [threading.Thread(target=claim) for _ in range(THREADS)]
